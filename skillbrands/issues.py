@@ -1,0 +1,86 @@
+"""Problems found in a project, as data: one `Issue` per problem, all collected in one run.
+
+Every kind of problem has a stable slug (`code`) that tests and tools can rely on;
+the message is Chinese, for the staff who fix the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every issue code the validator emits, with a short Chinese title (shown in the
+#: text report and documented in the README).
+CODES: dict[str, str] = {
+    # the file as a whole
+    "file-missing": "找不到文件",
+    "excel-file": "Excel 工作簿被存成了 .csv",
+    "empty-file": "空文件",
+    "no-rows": "只有表头，没有数据",
+    "encoding-converted": "文件不是 UTF-8 编码，已自动转换",
+    "encoding-line-converted": "某一行不是 UTF-8 编码，已自动转换",
+    "encoding-error": "无法识别的文件编码",
+    "nul-byte": "文件中有空字符（NUL）",
+    "wrong-delimiter": "分隔符不是英文逗号",
+    "title-row": "表头上方有标题行",
+    "missing-column": "缺少列",
+    "extra-column": "多余的列（已忽略）",
+    "duplicate-column": "重复的列名",
+    "unterminated-quote": "引号没有闭合",
+    # one row
+    "extra-cell": "这一行的单元格比表头多",
+    "missing-cell": "这一行的单元格比表头少",
+    "blank-row": "空行（已忽略）",
+    # one cell
+    "required": "必填项为空",
+    "whitespace-trimmed": "去掉了首尾空白字符",
+    "fullwidth-digits": "全角数字已转为半角",
+    "thousands-separator": "去掉了千位分隔符",
+    "percent-value": "填了百分比，应填人数",
+    "scientific-notation": "数字被 Excel 改成了科学计数法",
+    "excel-date-serial": "日期被 Excel 存成了序列号",
+    "date-normalised": "日期格式已规范为 YYYY-MM-DD",
+    "invalid-date": "不存在的日期",
+    "type-error": "类型不符",
+    "not-in-enum": "不在允许的取值范围内",
+    "pattern-mismatch": "格式不符",
+    "below-minimum": "小于允许的最小值",
+    "above-maximum": "大于允许的最大值",
+    "unsafe-id": "编号含有不能用于网址的字符",
+    # across rows and tables
+    "duplicate-id": "编号重复",
+    "duplicate-id-casefold": "编号仅大小写不同",
+    "foreign-key": "引用的编号不存在",
+    # the project beyond the data package
+    "datapackage-invalid": "数据包描述文件有误",
+    "content-invalid": "页面文件有误",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem: where it is (file, spreadsheet row, column), what it is, how bad."""
+
+    path: str
+    row: int | None
+    field: str | None
+    code: str
+    severity: Severity
+    message: str
+
+    def as_tuple(self) -> tuple[str, int | None, str | None, str]:
+        """The part tests compare: (path, row, field, code)."""
+        return (self.path, self.row, self.field, self.code)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def has_errors(issues: Iterable[Issue]) -> bool:
+    return any(issue.severity == "error" for issue in issues)
+
+
+def sort_key(issue: Issue) -> tuple[str, int, str, str]:
+    return (issue.path, issue.row or 0, issue.field or "", issue.code)

@@ -1,0 +1,234 @@
+"""The directory as frozen, fully linked values, built from the validator's typed rows.
+
+Nothing here reads files or knows about HTML: pages and downloads are functions of
+a `Directory`. Rates are never stored, only computed from counts (`Outcome`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
+
+TIERS = ("province", "prefecture", "county")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Occupation:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Institution:
+    institution_id: str
+    name: str
+    credit_code: str
+    kind: str
+    region: Region
+    address: str | None
+    phone: str | None
+    website: str | None
+    status: str
+    status_date: date | None
+    status_reason: str | None
+
+
+def rate(part: int | None, whole: int) -> float | None:
+    """part ÷ whole, or None when it cannot be computed (no count, nobody trained)."""
+    if part is None or not whole:
+        return None
+    return part / whole
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One year of one brand's training, as counts; every rate derives from them."""
+
+    year: int
+    trainees: int
+    passed: int
+    employed: int
+    subsidised_key_group: int | None
+    order_based: int | None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return rate(self.passed, self.trainees)
+
+    @property
+    def employment_rate(self) -> float | None:
+        return rate(self.employed, self.trainees)
+
+    @property
+    def order_based_share(self) -> float | None:
+        return rate(self.order_based, self.trainees)
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    exit_date: date
+    reason: str
+    detail: str | None
+    document_no: str
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    brand_id: str
+    name: str
+    institution: Institution
+    occupation_code: str | None
+    occupation_name: str
+    tier: str
+    region: Region
+    focus_area: str | None
+    key_support: bool
+    key_support_category: str | None
+    recommended_from: str | None
+    published_year: int
+    published_date: date
+    document_no: str
+    outcomes: tuple[Outcome, ...]
+    exit: Exit | None
+
+    @property
+    def exited(self) -> bool:
+        return self.exit is not None
+
+    @property
+    def latest(self) -> Outcome | None:
+        return self.outcomes[-1] if self.outcomes else None
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Everything a page or a download needs, with the indexes to find it fast."""
+
+    meta: Mapping[str, Any]  # the data package descriptor (titles, licence, sources …)
+    regions: Mapping[str, Region]
+    occupations: Mapping[str, Occupation]
+    institutions: Mapping[str, Institution]
+    brands: Mapping[str, Brand]  # sorted by brand_id
+    brands_by_institution: Mapping[str, tuple[Brand, ...]] = field(repr=False)
+    brands_by_region: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # published by that region
+    recommended_to: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # higher-tier brands chosen from it
+    region_children: Mapping[str, tuple[Region, ...]] = field(repr=False)
+
+    def resource(self, name: str) -> Mapping[str, Any]:
+        return next(r for r in self.meta["resources"] if r["name"] == name)
+
+    def label(self, resource: str, field_name: str, value: Any) -> str:
+        """The Chinese label of an enum value, from the schema's `enumLabels`."""
+        for f in self.resource(resource)["schema"]["fields"]:
+            if f["name"] == field_name:
+                return f.get("enumLabels", {}).get(value, "" if value is None else str(value))
+        raise KeyError(field_name)
+
+    def chain(self, brand: Brand) -> list[Brand]:
+        """The brands this one was recommended from, nearest first (cycle-safe)."""
+        out: list[Brand] = []
+        seen = {brand.brand_id}
+        current = brand
+        while current.recommended_from and current.recommended_from not in seen:
+            current = self.brands[current.recommended_from]
+            seen.add(current.brand_id)
+            out.append(current)
+        return out
+
+    def ancestors(self, code: str) -> list[Region]:
+        """The region and its parents, top first."""
+        out = []
+        while code:
+            region = self.regions[code]
+            out.append(region)
+            code = region.parent_code or ""
+        return out[::-1]
+
+    def brands_under(self, code: str) -> Iterator[Brand]:
+        """Brands published by the region or by any region below it."""
+        yield from self.brands_by_region.get(code, ())
+        for child in self.region_children.get(code, ()):
+            yield from self.brands_under(child.code)
+
+    @property
+    def exits(self) -> list[Brand]:
+        return sorted((b for b in self.brands.values() if b.exit),
+                      key=lambda b: (b.exit.exit_date, b.brand_id), reverse=True)  # type: ignore[union-attr]
+
+    @property
+    def latest_year(self) -> int | None:
+        return max((b.published_year for b in self.brands.values()), default=None)
+
+
+def _freeze(groups: dict[str, list[Any]]) -> Mapping[str, tuple[Any, ...]]:
+    return MappingProxyType({key: tuple(values) for key, values in sorted(groups.items())})
+
+
+def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]]) -> Directory:
+    """Link the typed rows of a valid package into a Directory."""
+    regions = {r["code"]: Region(r["code"], r["name"], r["level"], r["parent_code"]) for r in tables["regions"]}
+    occupations = {o["code"]: Occupation(o["code"], o["name"]) for o in tables["occupations"]}
+    institutions = _institutions(tables["institutions"], regions)
+
+    outcomes: dict[str, list[Outcome]] = defaultdict(list)
+    for o in tables["outcomes"]:
+        outcomes[o["brand_id"]].append(Outcome(
+            o["year"], o["trainees"], o["passed"], o["employed"], o["subsidised_key_group"], o["order_based"]))
+    exits = {e["brand_id"]: Exit(e["exit_date"], e["reason"], e["detail"], e["document_no"])
+             for e in tables.get("exits", [])}
+
+    brands: dict[str, Brand] = {}
+    for b in sorted(tables["brands"], key=lambda row: row["brand_id"]):
+        brands[b["brand_id"]] = Brand(
+            brand_id=b["brand_id"], name=b["name"], institution=institutions[b["institution_id"]],
+            occupation_code=b["occupation_code"], occupation_name=b["occupation_name"], tier=b["tier"],
+            region=regions[b["region_code"]], focus_area=b["focus_area"], key_support=bool(b["key_support"]),
+            key_support_category=b["key_support_category"], recommended_from=b["recommended_from"],
+            published_year=b["published_year"], published_date=b["published_date"], document_no=b["document_no"],
+            outcomes=tuple(sorted(outcomes.get(b["brand_id"], ()), key=lambda o: o.year)),
+            exit=exits.get(b["brand_id"]),
+        )
+
+    by_institution: dict[str, list[Brand]] = defaultdict(list)
+    by_region: dict[str, list[Brand]] = defaultdict(list)
+    recommended_to: dict[str, list[Brand]] = defaultdict(list)
+    for brand in brands.values():
+        by_institution[brand.institution.institution_id].append(brand)
+        by_region[brand.region.code].append(brand)
+        if brand.recommended_from:
+            recommended_to[brand.recommended_from].append(brand)
+    children: dict[str, list[Region]] = defaultdict(list)
+    for region in sorted(regions.values(), key=lambda r: r.code):
+        if region.parent_code:
+            children[region.parent_code].append(region)
+
+    return Directory(
+        meta=MappingProxyType(dict(meta)),
+        regions=MappingProxyType(regions),
+        occupations=MappingProxyType(occupations),
+        institutions=MappingProxyType(dict(sorted(institutions.items()))),
+        brands=MappingProxyType(brands),
+        brands_by_institution=_freeze(by_institution),
+        brands_by_region=_freeze(by_region),
+        recommended_to=_freeze(recommended_to),
+        region_children=_freeze(children),
+    )
+
+
+def _institutions(rows: list[dict[str, Any]], regions: Mapping[str, Region]) -> dict[str, Institution]:
+    out = {}
+    for row in rows:
+        values = {k: v for k, v in row.items() if k != "region_code"}
+        out[row["institution_id"]] = Institution(**values, region=regions[row["region_code"]])
+    return out

@@ -1,0 +1,164 @@
+"""Publishing: write the whole site into a staging folder, then swap it in at once.
+
+The staging folder sits beside the target (same filesystem, so the swap is a
+rename). On Linux the swap is one `renameat2(RENAME_EXCHANGE)` call: at every
+instant `output/` is the complete old site or the complete new one. Elsewhere it
+falls back to two renames. Leftovers of a build that was killed are removed by the
+next build. The writer refuses paths outside the folder and writing one path twice.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+#: a file every published site carries, so we never swap away a folder we did not make
+MARKER = ".skillbrands-site"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+class PublishError(Exception):
+    """The output folder cannot be written; the message names it, in Chinese."""
+
+
+class StagedSite:
+    """A site being written into `<parent>/.<name>.staging-<pid>`."""
+
+    def __init__(self, target: Path):
+        self.target = target.resolve()
+        self.parent = self.target.parent
+        self.staging = self.parent / f".{self.target.name}.staging-{os.getpid()}"
+        self.written: set[str] = set()
+        self.files = 0
+        self.bytes = 0
+
+    def __enter__(self) -> "StagedSite":
+        self._check_target()
+        remove_leftovers(self.target)
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging.mkdir()
+        except OSError as error:
+            raise PublishError(_explain(error, self.parent)) from error
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _check_target(self) -> None:
+        if self.target.exists() and not self.target.is_dir():
+            raise PublishError(f"输出位置 {self.target} 是一个文件，不是目录。")
+        if self.target.is_dir() and any(self.target.iterdir()) and not (self.target / MARKER).exists():
+            raise PublishError(
+                f"输出目录 {self.target} 已存在且不是本工具生成的网站（缺少 {MARKER}）；"
+                "为免覆盖其中的文件，请换一个输出目录或先手动清空它。")
+
+    def write(self, relpath: str, data: bytes) -> None:
+        path = safe_join(self.staging, relpath)
+        if relpath in self.written:
+            raise PublishError(f"两个页面都要写入 {relpath}；请检查编号或 content/ 中的文件名是否冲突。")
+        self.written.add(relpath)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as error:
+            raise PublishError(_explain(error, self.parent)) from error
+        self.files += 1
+        self.bytes += len(data)
+
+    def write_all(self, items: Iterable[tuple[str, bytes]]) -> int:
+        count = 0
+        for relpath, data in items:
+            self.write(relpath, data)
+            count += 1
+        return count
+
+    def copy_tree(self, source: Path, relpath: str) -> int:
+        """Copy static assets (regular files only; symlinks are refused)."""
+        count = 0
+        for path in sorted(source.rglob("*")):
+            if path.is_symlink():
+                raise PublishError(f"{path} 是符号链接；为安全起见，资源目录中不允许符号链接。")
+            if path.is_file():
+                self.write(f"{relpath}/{path.relative_to(source).as_posix()}", path.read_bytes())
+                count += 1
+        return count
+
+    def commit(self) -> None:
+        """Swap the staging folder in as the target, atomically where the OS allows."""
+        self.write(MARKER, b"skillbrands\n")
+        try:
+            if self.target.exists():
+                if not _exchange(self.staging, self.target):
+                    old = self.parent / f".{self.target.name}.old-{os.getpid()}"
+                    os.rename(self.target, old)
+                    os.rename(self.staging, self.target)
+                    self.staging = old
+                shutil.rmtree(self.staging, ignore_errors=True)  # now the old site
+            else:
+                os.rename(self.staging, self.target)
+        except OSError as error:
+            raise PublishError(_explain(error, self.parent)) from error
+
+
+def safe_join(root: Path, relpath: str) -> Path:
+    """root/relpath, refusing absolute paths, `..` and anything that escapes root."""
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or ".." in pure.parts or relpath.startswith("\\") or not pure.parts:
+        raise PublishError(f"拒绝写入输出目录之外的路径：{relpath}")
+    return root.joinpath(*pure.parts)
+
+
+def remove_leftovers(target: Path) -> None:
+    """Delete staging or old folders left by builds that were killed."""
+    for path in target.parent.glob(f".{target.name}.*-*"):
+        kind, _, pid = path.name.rpartition("-")
+        if not kind.endswith((".staging", ".old")) or not pid.isdigit():
+            continue
+        if int(pid) != os.getpid() and _alive(int(pid)):
+            continue  # another build is running right now
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False if unsupported here."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _explain(error: OSError, folder: Path) -> str:
+    if error.errno == errno.ENOSPC:
+        return f"磁盘空间不足，无法写入 {folder}；请清理磁盘后重试。"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"没有权限写入 {folder}；请检查该目录的权限。"
+    return f"写入 {folder} 时出错：{error.strerror or error}"

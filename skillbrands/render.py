@@ -1,0 +1,149 @@
+"""Pages: which pages the site has, and their HTML, streamed one at a time.
+
+`plan_pages` lists every page as a `Page` (URL, templates to try, context, and the
+rows it depends on, for later incremental builds); `render_pages` turns them into
+`(path, bytes)` pairs without holding the site in memory. Jinja2 runs with
+autoescape and StrictUndefined: data cannot inject markup and a template typo fails
+the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .content import ContentPage
+from .model import TIERS, Brand, Directory
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # site-relative directory URL: "" for the home page, "brands/x/" …
+    templates: tuple[str, ...]  # most specific first
+    context: dict[str, Any] = field(default_factory=dict)
+    depends: tuple[tuple[str, str], ...] = ()  # (resource, key) rows the page shows
+
+    @property
+    def path(self) -> str:
+        return f"{self.url}index.html"
+
+
+def make_environment(templates: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates)),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(pct=format_rate, num=format_count, isodate=format_date)
+    return env
+
+
+def format_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def format_count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def format_date(value: date | None) -> str:
+    return "—" if value is None else value.isoformat()
+
+
+def relative_root(url: str) -> str:
+    return "../" * url.count("/")
+
+
+def href_for(url: str) -> Callable[[str], str]:
+    """A link from page `url` to site path `target`, relative so any sub-path or file:// works."""
+    root = relative_root(url)
+
+    def href(target: str) -> str:
+        if target == "" or target.endswith("/"):
+            return f"{root}{target}index.html"
+        return f"{root}{target}"
+
+    return href
+
+
+def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]]) -> Iterator[Page]:
+    """Every page of the site, in a fixed order."""
+    brands = list(directory.brands.values())
+    yield Page("", ("index.html",), {"content": content}, (("brands", "*"), ("outcomes", "*")))
+    yield Page("brands/", ("brands.html",), {"groups": _brands_by_tier(brands)}, (("brands", "*"),))
+    for brand in brands:
+        yield Page(
+            f"brands/{brand.brand_id}/",
+            (f"brand-{brand.brand_id}.html", "brand.html"),
+            {"brand": brand, "chain": directory.chain(brand),
+             "recommended_to": directory.recommended_to.get(brand.brand_id, ())},
+            _brand_depends(directory, brand),
+        )
+    institutions = list(directory.institutions.values())
+    yield Page("institutions/", ("institutions.html",), {"institutions": institutions}, (("institutions", "*"),))
+    for institution in institutions:
+        own = directory.brands_by_institution.get(institution.institution_id, ())
+        yield Page(
+            f"institutions/{institution.institution_id}/",
+            (f"institution-{institution.institution_id}.html", "institution.html"),
+            {"institution": institution, "brands": own},
+            (("institutions", institution.institution_id), *(("brands", b.brand_id) for b in own)),
+        )
+    regions = [r for r in directory.regions.values() if next(directory.brands_under(r.code), None)]
+    yield Page("regions/", ("regions.html",), {"regions": regions}, (("regions", "*"), ("brands", "*")))
+    for region in regions:
+        under = sorted(directory.brands_under(region.code), key=_brand_order)
+        yield Page(
+            f"regions/{region.code}/",
+            (f"region-{region.code}.html", "region.html"),
+            {"region": region, "ancestors": directory.ancestors(region.code)[:-1],
+             "own": directory.brands_by_region.get(region.code, ()),
+             "children": [c for c in directory.region_children.get(region.code, ()) if c in regions],
+             "under": under},
+            (("regions", region.code), *(("brands", b.brand_id) for b in under)),
+        )
+    yield Page("exits/", ("exits.html",), {"exited": directory.exits}, (("exits", "*"),))
+    yield Page("data/", ("data.html",), {"downloads": downloads}, (("*", "*"),))
+    for page in content:
+        yield Page(f"{page.slug}/", (f"page-{page.slug}.html", "page.html"), {"page": page}, (("content", page.slug),))
+
+
+def _brand_order(brand: Brand) -> tuple[int, str, str]:
+    return (TIERS.index(brand.tier), brand.region.code, brand.brand_id)
+
+
+def _brands_by_tier(brands: list[Brand]) -> list[tuple[str, list[Brand]]]:
+    ordered = sorted(brands, key=_brand_order)
+    return [(tier, [b for b in ordered if b.tier == tier]) for tier in TIERS]
+
+
+def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str], ...]:
+    return (
+        ("brands", brand.brand_id), ("outcomes", brand.brand_id), ("exits", brand.brand_id),
+        ("institutions", brand.institution.institution_id), ("regions", brand.region.code),
+        *(("brands", b.brand_id) for b in directory.chain(brand)),
+    )
+
+
+def render_pages(env: Environment, directory: Directory, pages: Iterator[Page],
+                 nav: list[ContentPage]) -> Iterator[tuple[str, bytes]]:
+    """Render each page as it comes: (output path, UTF-8 bytes)."""
+    meta = directory.meta
+    settings = meta.get("skillbrands", {})
+    common = {"directory": directory, "meta": meta, "settings": settings, "nav": nav,
+              "label": directory.label, "tiers": TIERS}
+    for page in pages:
+        template = env.select_template(list(page.templates))
+        html = template.render(
+            **common, **page.context, page_url=page.url, href=href_for(page.url),
+            templates_considered=", ".join(
+                f"*{name}" if name == template.name else name for name in page.templates),
+        )
+        yield page.path, html.encode("utf-8")

@@ -1,0 +1,182 @@
+"""Load and validate a project's data package: every problem of every file in one run.
+
+Order per resource: read the file (`read.py`), tidy cells (`cells.py`), then the real
+frictionless validator checks types and constraints and hands us each typed row, so
+the model is built from the rows the validator already typed. Keys across rows and
+tables (`keys.py`) are checked last, on those typed rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from frictionless import FrictionlessException, Resource, Schema
+
+from .cells import FieldSpec, normalise_table
+from .issues import Issue, sort_key
+from .keys import check_keys
+from .read import RawTable, read_table
+
+PACKAGE_FILE = "datasets/datapackage.json"
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Loaded:
+    """The typed rows of every resource that could be read, and every issue found."""
+
+    descriptor: dict[str, Any]
+    tables: dict[str, list[Row]] = field(default_factory=dict)
+    row_numbers: dict[str, list[int]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(issue.severity == "error" for issue in self.issues)
+
+
+def validate_project(project: Path) -> list[Issue]:
+    """Every issue in the project's data package, sorted by file, row and column."""
+    return load_package(project).issues
+
+
+def load_package(project: Path) -> Loaded:
+    project = Path(project)
+    descriptor, issues = read_descriptor(project)
+    loaded = Loaded(descriptor=descriptor or {}, issues=issues)
+    if descriptor is None:
+        return loaded
+    for resource in descriptor["resources"]:
+        _load_resource(project, resource, loaded)
+    loaded.issues.extend(check_keys(descriptor, loaded.tables, loaded.row_numbers))
+    loaded.issues.sort(key=sort_key)
+    return loaded
+
+
+def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
+    path = project / PACKAGE_FILE
+
+    def problem(message: str) -> tuple[None, list[Issue]]:
+        return None, [Issue(PACKAGE_FILE, None, None, "datapackage-invalid", "error", message)]
+
+    if not path.is_file():
+        return problem(f"找不到数据包描述文件 {PACKAGE_FILE}。")
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return problem(f"{PACKAGE_FILE} 不是有效的 UTF-8 JSON：{error}")
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        return problem(f"{PACKAGE_FILE} 中没有 resources 列表。")
+    for resource in descriptor["resources"]:
+        try:
+            Schema.from_descriptor(resource["schema"])
+            if not re.fullmatch(r"[a-z0-9_-]+\.csv", resource["path"]):
+                raise ValueError(f"资源路径“{resource['path']}”应为 datasets/ 下的 .csv 文件名")
+        except (FrictionlessException, KeyError, TypeError, ValueError) as error:
+            name = resource.get("name", "?") if isinstance(resource, dict) else "?"
+            return problem(f"{PACKAGE_FILE} 中资源“{name}”的描述有误：{error}")
+    return descriptor, []
+
+
+def _load_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> None:
+    relpath = f"datasets/{resource['path']}"
+    schema = resource["schema"]
+    names = [f["name"] for f in schema["fields"]]
+    raw, issues = read_table(
+        project / relpath, relpath, names, allow_empty=bool(resource.get("skillbrands:allowEmpty"))
+    )
+    loaded.issues.extend(issues)
+    if raw is None:
+        return
+    key_fields = {name for fk in schema.get("foreignKeys", []) for name in fk["fields"]}
+    key_fields |= set(schema.get("primaryKey", []))
+    specs = [FieldSpec.from_descriptor(f, key_fields) for f in schema["fields"]]
+    loaded.issues.extend(normalise_table(raw, specs, relpath))
+    rows, issues = _frictionless(raw, schema, relpath)
+    loaded.issues.extend(issues)
+    loaded.tables[resource["name"]] = rows
+    loaded.row_numbers[resource["name"]] = list(raw.row_numbers)
+
+
+def _frictionless(raw: RawTable, schema: dict[str, Any], relpath: str) -> tuple[list[Row], list[Issue]]:
+    """Type-check with frictionless; return typed rows and the issues it found.
+
+    Foreign keys are left to `keys.py` (which reports them at the referencing cell,
+    in Chinese, across tables we already hold in memory).
+    """
+    checked = {key: value for key, value in schema.items() if key != "foreignKeys"}
+    resource = Resource(data=[raw.names, *raw.rows], schema=Schema.from_descriptor(checked))
+    typed: list[Row] = []
+    report = resource.validate(on_row=lambda row: typed.append(row.to_dict()), limit_errors=0)
+    issues: list[Issue] = []
+    fields = {f["name"]: f for f in schema["fields"]}
+    for error in report.tasks[0].errors if report.tasks else []:
+        # frictionless numbers inline rows from the header = 1; map to the file's rows
+        position = getattr(error, "row_number", None)
+        row = raw.row_numbers[position - 2] if position and position >= 2 else None
+        name = getattr(error, "field_name", None)
+        if row is not None and name is not None and (row, name) in raw.bad_cells:
+            continue
+        issue = _translate(error, row, name, fields, schema, relpath, raw, position)
+        if issue is not None:
+            issues.append(issue)
+    return typed, issues
+
+
+_TYPE_HINTS = {
+    "integer": "整数（如 120）",
+    "number": "数字",
+    "date": "日期，格式为 YYYY-MM-DD（如 2023-09-30）",
+    "boolean": "是/否（或 true/false）",
+    "year": "四位年份",
+}
+
+
+def _translate(error, row, name, fields, schema, relpath, raw: RawTable, position) -> Issue | None:
+    """Turn one frictionless error into our Issue, with a Chinese message."""
+    cell = getattr(error, "cell", None)
+    kind = error.type
+    if kind == "type-error":
+        expected = _TYPE_HINTS.get(fields[name]["type"], fields[name]["type"])
+        return Issue(relpath, row, name, "type-error", "error", f"“{cell}”不是有效的值，本列应为{expected}。")
+    if kind == "constraint-error":
+        match = re.search(r'constraint "(\w+)"', error.note or "")
+        constraint = match.group(1) if match else ""
+        spec = fields[name].get("constraints", {})
+        if constraint == "required":
+            return Issue(relpath, row, name, "required", "error", f"“{name}”是必填项，这一格为空。")
+        if constraint == "enum":
+            labels = fields[name].get("enumLabels", {})
+            allowed = "、".join(f"{v}（{labels[v]}）" if v in labels else str(v) for v in spec["enum"])
+            return Issue(relpath, row, name, "not-in-enum", "error", f"“{cell}”不是允许的取值；应为以下之一：{allowed}。")
+        if constraint == "pattern":
+            description = fields[name].get("description", "")
+            return Issue(relpath, row, name, "pattern-mismatch", "error",
+                         f"“{cell}”格式不符（应匹配 {spec['pattern']}）。{description}")
+        if constraint in ("minimum", "exclusiveMinimum"):
+            return Issue(relpath, row, name, "below-minimum", "error",
+                         f"“{cell}”小于允许的最小值 {spec.get(constraint)}；人数不能为负数。" if fields[name]["type"] == "integer"
+                         else f"“{cell}”小于允许的最小值 {spec.get(constraint)}。")
+        if constraint in ("maximum", "exclusiveMaximum"):
+            return Issue(relpath, row, name, "above-maximum", "error", f"“{cell}”大于允许的最大值 {spec.get(constraint)}。")
+        return Issue(relpath, row, name, "type-error", "error", f"“{cell}”不符合约束 {constraint}。")
+    if kind in ("primary-key", "unique-error"):
+        keys = schema.get("primaryKey", [])
+        if not keys or position is None or position - 2 >= len(raw.rows):
+            return None
+        values = raw.rows[position - 2]
+        shown = "、".join(f"{key}={values[raw.names.index(key)]}" for key in keys)
+        if any(values[raw.names.index(key)] is None for key in keys):
+            return None  # an empty key cell is already reported as required
+        first = re.search(r"position (\d+)", error.note or "")
+        earlier = int(first.group(1)) if first else 0
+        where = f"与第{raw.row_numbers[earlier - 2]}行重复" if 2 <= earlier < len(raw.rows) + 2 else "与前面的行重复"
+        return Issue(relpath, row, keys[0], "duplicate-id", "error", f"编号（{shown}）{where}；每个编号只能出现一次。")
+    if kind == "blank-row":
+        return None  # read.py reports and drops blank rows
+    return Issue(relpath, row, name, "type-error", "error", f"数据校验未通过：{error.title}（{error.note}）。")

@@ -1,0 +1,234 @@
+"""The build as a user sees it: the page set, links, escaping, rates, downloads, atomic publish."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+
+from build import cli
+from skillbrands.pipeline import BuildError, build_site
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def soup(out: Path, url: str) -> BeautifulSoup:
+    return BeautifulSoup((out / url / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.fixture
+def built(make_project) -> Path:
+    project = make_project()
+    result = CliRunner().invoke(cli, ["build", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    return project / "output"
+
+
+def test_page_set(built: Path) -> None:
+    pages = {p.parent.relative_to(built).as_posix() for p in built.rglob("index.html")}
+    brands = {f"brands/{b}" for b in ("kdl-weld", "hs-cook", "bt-weld", "cf-care", "nm-weld")}
+    institutions = {f"institutions/{i}" for i in ("bt-school", "cf-care-center", "cf-cook-school")}
+    # every region with brands in its subtree; none for regions without
+    regions = {f"regions/{c}" for c in ("150000", "150200", "150203", "150400", "150402")}
+    expected = {".", "brands", "institutions", "regions", "exits", "data", "about"} | brands | institutions | regions
+    assert pages == expected
+    data = {p.name for p in (built / "data").iterdir()}
+    assert data == {"index.html", "datapackage.json"} | {
+        f"{name}.{ext}" for name in ("brands", "institutions", "outcomes", "exits") for ext in ("csv", "json")}
+
+
+def test_every_link_resolves_relatively(built: Path) -> None:
+    for page in built.rglob("*.html"):
+        for a in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select("a[href], link[href]"):
+            target = a["href"]
+            if target.startswith(("http://", "https://", "tel:", "#", "mailto:")):
+                continue
+            assert not target.startswith("/"), f"{page}: absolute link {target}"
+            resolved = (page.parent / target.split("#")[0]).resolve()
+            assert resolved.is_file(), f"{page.relative_to(built)} links to missing {target}"
+
+
+def test_no_foreign_resources(built: Path) -> None:
+    for page in built.rglob("*.html"):
+        html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for tag in html.select("script[src], link[href], img[src]"):
+            url = tag.get("src") or tag.get("href")
+            assert not url.startswith(("http:", "https:", "//")), f"{page}: loads {url}"
+
+
+def test_brand_page_facts_and_rates(built: Path) -> None:
+    page = soup(built, "brands/bt-weld")
+    assert page.h1.get_text(" ", strip=True).startswith("包头市焊工培训（示例）")
+    facts = {dt.get_text(strip=True): dd.get_text(" ", strip=True) for dt, dd in
+             zip(page.select("dl.facts dt"), page.select("dl.facts dd"))}
+    assert facts["培训机构"] == "包头市示例技工学校"
+    assert facts["职业（工种）"].startswith("焊工")
+    assert facts["品牌层级"] == "盟市级"
+    assert "包人社发〔2023〕40号" in facts["公布"]
+    rows = [[c.get_text(strip=True) for c in tr.select("th, td")] for tr in page.select("table.outcomes tbody tr")]
+    # 2023: 441 of 480 passed = 91.9 %, 350 of 480 employed = 72.9 %
+    assert rows[1][:6] == ["2023", "480", "441", "91.9%", "350", "72.9%"]
+    assert rows[0][3] == f"{395 / 430 * 100:.1f}%"
+    chain = [a.get_text(strip=True) for a in page.select("ol.chain a")]
+    assert chain == ["昆都仑区焊工培训（示例）"]
+
+
+def test_recommendation_chain_goes_all_the_way_down(built: Path) -> None:
+    page = soup(built, "brands/nm-weld")
+    links = [a["href"] for a in page.select("ol.chain a")]
+    assert links == ["../../brands/bt-weld/index.html", "../../brands/kdl-weld/index.html"]
+
+
+def test_exited_brand_keeps_page_with_banner(built: Path) -> None:
+    page = soup(built, "brands/hs-cook")
+    banner = page.select_one(".exit-banner").get_text(" ", strip=True)
+    assert "2024-06-01" in banner and "违规" in banner and "红人社发〔2024〕7号" in banner
+    exits = soup(built, "exits")
+    assert [a["href"] for a in exits.select("main table a")] == ["../brands/hs-cook/index.html"]
+    assert soup(built, "brands/bt-weld").select_one(".exit-banner") is None
+
+
+def test_institution_and_region_pages(built: Path) -> None:
+    page = soup(built, "institutions/cf-cook-school")
+    assert "暂停" in page.select_one(".exit-banner").get_text()
+    assert [a.get_text(strip=True) for a in page.select("table.brands tbody a")] == ["红山区赤峰风味中式烹调师培训（示例）"]
+    prefecture = soup(built, "regions/150200")
+    own = prefecture.select("table.brands")[0]
+    assert [a.get_text(strip=True) for a in own.select("tbody a")] == ["包头市焊工培训（示例）"]
+    province = soup(built, "regions/150000")
+    assert {a.get_text(strip=True) for a in province.select("ul.regions a")} == {"包头市", "赤峰市"}
+
+
+def test_sample_label_on_every_page_and_download(built: Path) -> None:
+    for page in built.rglob("*.html"):
+        assert "示例数据" in page.read_text(encoding="utf-8"), page
+    for name in ("brands", "institutions", "outcomes", "exits"):
+        document = json.loads((built / "data" / f"{name}.json").read_text(encoding="utf-8"))
+        assert document["sample"] is True and "示例数据" in document["notice"]
+    package = json.loads((built / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["sample"] is True
+
+
+def test_outcomes_download_has_rates_from_counts(built: Path) -> None:
+    raw = (built / "data" / "outcomes.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "CSV needs a BOM so Excel reads UTF-8"
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    row = next(r for r in rows if r["brand_id"] == "bt-weld" and r["year"] == "2023")
+    assert row["pass_rate"] == f"{441 / 480:.4f}" and row["employment_rate"] == f"{350 / 480:.4f}"
+    document = json.loads((built / "data" / "outcomes.json").read_text(encoding="utf-8"))
+    item = next(r for r in document["rows"] if r["brand_id"] == "bt-weld" and r["year"] == 2023)
+    assert item["pass_rate"] == round(441 / 480, 4) and item["trainees"] == 480
+    brands = list(csv.DictReader(io.StringIO((built / "data" / "brands.csv").read_text(encoding="utf-8-sig"))))
+    assert {r["brand_id"]: r["status"] for r in brands}["hs-cook"] == "exited"
+    assert len(brands) == 5
+
+
+def test_data_page_documents_every_column(built: Path) -> None:
+    page = soup(built, "data")
+    for name in ("brands", "institutions", "outcomes", "exits"):
+        header = (built / "data" / f"{name}.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+        documented = [code.get_text() for code in page.select(f"section#{name} table.columns code")]
+        assert documented == header
+
+
+def test_markup_in_data_and_content_is_escaped(make_project) -> None:
+    project = make_project("markup_names")
+    build_site(project, project / "output")
+    out = project / "output"
+    brand = (out / "brands" / "nm-weld" / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in brand and "&lt;script&gt;alert(1)&lt;/script&gt;" in brand
+    assert "<b>品牌</b>" not in brand
+    institution = (out / "institutions" / "cf-care-center" / "index.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in institution and "&lt;img src=x onerror=alert(2)&gt;" in institution
+    notes = BeautifulSoup((out / "notes" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    article = notes.select_one("article")
+    assert article.select("script") == [] and "alert(\"content\")" not in str(article)
+    assert all(not a.get("href", "").startswith("javascript:") and not a.get("onclick") for a in article.select("a"))
+    assert all(not img.get("onerror") for img in article.select("img"))
+    assert article.select_one("strong").get_text() == "加粗" and article.select("table td")
+    assert notes.h1.get_text() == "说明 <i>页</i>"  # the title is text, shown as typed
+
+
+def test_failed_build_leaves_output_byte_identical(make_project) -> None:
+    project = make_project()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "--project", str(project)]).exit_code == 0
+    before = tree_bytes(project / "output")
+    bad = project / "datasets" / "outcomes.csv"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("480,441", "480,85%"), encoding="utf-8")
+    result = runner.invoke(cli, ["build", "--project", str(project)])
+    assert result.exit_code == 1
+    assert "datasets/outcomes.csv" in result.output and "85%" in result.output
+    assert tree_bytes(project / "output") == before
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".output")) == []
+
+
+def test_template_error_fails_cleanly_and_keeps_output(make_project) -> None:
+    project = make_project()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "--project", str(project)]).exit_code == 0
+    before = tree_bytes(project / "output")
+    template = project / "site_templates" / "brand.html"
+    template.write_text(template.read_text(encoding="utf-8").replace("{{ brand.name }}", "{{ brand.nmae }}"),
+                        encoding="utf-8")
+    result = runner.invoke(cli, ["build", "--project", str(project)])
+    assert result.exit_code == 1 and "模板" in result.output and "Traceback" not in result.output
+    assert tree_bytes(project / "output") == before
+    assert [p.name for p in project.iterdir() if ".staging-" in p.name] == []
+
+
+def test_build_is_deterministic(make_project) -> None:
+    first, second = make_project(), make_project()
+    build_site(first, first / "output")
+    build_site(second, second / "output")
+    assert tree_bytes(first / "output") == tree_bytes(second / "output")
+
+
+def test_rebuild_replaces_site_and_leaves_no_debris(make_project) -> None:
+    project = make_project()
+    out = project / "output"
+    build_site(project, out)
+    (out / "stale.html").write_text("old", encoding="utf-8")
+    build_site(project, out)
+    assert not (out / "stale.html").exists()
+    assert [p.name for p in project.iterdir() if p.name.startswith(".output")] == []
+
+
+def test_refuses_to_replace_a_folder_it_did_not_make(make_project, tmp_path: Path) -> None:
+    project = make_project()
+    precious = tmp_path / "documents"
+    precious.mkdir()
+    (precious / "report.docx").write_bytes(b"keep me")
+    result = CliRunner().invoke(cli, ["build", "--project", str(project), "--out", str(precious)])
+    assert result.exit_code == 1 and "不是本工具生成的网站" in result.output
+    assert (precious / "report.docx").read_bytes() == b"keep me"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_parent_gives_clear_error(make_project, tmp_path: Path) -> None:
+    project = make_project()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = CliRunner().invoke(cli, ["build", "--project", str(project), "--out", str(locked / "site")])
+    finally:
+        locked.chmod(0o700)
+    assert result.exit_code == 1 and "没有权限" in result.output
+
+
+def test_content_slug_clash_is_reported(make_project) -> None:
+    project = make_project()
+    (project / "content" / "brands.md").write_text("title: 冲突\n\n正文", encoding="utf-8")
+    with pytest.raises(BuildError) as caught:
+        build_site(project, project / "output")
+    assert ("content/brands.md", None, None, "content-invalid") in [i.as_tuple() for i in caught.value.issues]
+    assert not (project / "output").exists()
