@@ -54,7 +54,11 @@ def read_table(
     if not path.is_file():
         file_issue("file-missing", f"找不到文件 {relpath}；数据包 datapackage.json 列出了它。")
         return None, issues
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        file_issue("file-missing", f"无法读取 {relpath}：{error.strerror or error}。")
+        return None, issues
     if data.startswith(_XLSX_MAGIC) or data.startswith(_XLS_MAGIC):
         file_issue(
             "excel-file",

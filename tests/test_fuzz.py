@@ -1,0 +1,68 @@
+"""Whatever bytes staff commit, validate answers with issues, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skillbrands.issues import CODES
+from skillbrands.validate import validate_project
+from conftest import assemble
+
+FILES = ["brands.csv", "outcomes.csv", "institutions.csv", "exits.csv"]
+_BASE: dict[str, Path] = {}
+
+
+def project(tmp_path_factory) -> Path:
+    if "p" not in _BASE:
+        _BASE["p"] = assemble(tmp_path_factory.mktemp("fuzz") / "base")
+    return _BASE["p"]
+
+
+def check(folder: Path) -> None:
+    issues = validate_project(folder)
+    for issue in issues:
+        assert issue.code in CODES and issue.severity in ("error", "warning") and issue.message
+        assert (folder / issue.path).exists()
+        assert issue.row is None or issue.row >= 1
+
+
+cell = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["85%", "1,234", "１２３", "-5", "45199", "2023/9/30", "2023-02-30", "9.11101E+17",
+                     "\u3000", "\u200b", " ", '"', '""', "\n", "\r\n", ",", "；", "，", "\x00", "..", "a/b"]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(FILES), data=st.binary(max_size=400))
+def test_random_bytes_never_raise(tmp_path_factory, name: str, data: bytes) -> None:
+    folder = project(tmp_path_factory)
+    target = folder / "datasets" / name
+    original = target.read_bytes()
+    try:
+        target.write_bytes(data)
+        check(folder)
+    finally:
+        target.write_bytes(original)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(FILES), line=st.integers(0, 6), column=st.integers(0, 14), value=cell,
+       cut=st.integers(0, 2000))
+def test_damaged_cells_and_truncation_never_raise(tmp_path_factory, name, line, column, value, cut) -> None:
+    folder = project(tmp_path_factory)
+    target = folder / "datasets" / name
+    original = target.read_bytes()
+    lines = original.decode("utf-8").split("\n")
+    row = lines[min(line, len(lines) - 1)].split(",")
+    row[min(column, len(row) - 1)] = value
+    lines[min(line, len(lines) - 1)] = ",".join(row)
+    try:
+        target.write_bytes("\n".join(lines).encode("utf-8", errors="surrogatepass")[: cut or None])
+        check(folder)
+    finally:
+        target.write_bytes(original)
