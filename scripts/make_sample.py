@@ -27,7 +27,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO / "datasets"
-DEFAULT_REFERENCE = Path(os.environ.get("SKILLBRANDS_REFERENCE", "/work/shared/reference"))
+# ../shared/reference beside the repository (where the workplace keeps the code lists)
+DEFAULT_REFERENCE = Path(os.environ.get(
+    "SKILLBRANDS_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference"))
 PROVINCE = "150000"
 YEARS = (2023, 2024, 2025)  # directories published in the sample
 LAST_DATA_YEAR = 2025  # no outcome figures after this year
@@ -169,15 +171,19 @@ SHORT_OCC = {"养老护理员": "养老护理", "家政服务员": "家政服务
              "挖掘铲运和桩工机械司机": "挖掘机驾驶", "起重装卸机械操作工": "起重机操作", "肉制品加工工": "肉制品加工",
              "家畜饲养员": "牛羊饲养", "特种动物养殖员": "特色养殖", "电子商务师": "电商", "民宿管家": "民宿管家",
              "保育师": "保育", "健康照护师": "健康照护", "农业技术员": "农技", "农业经理人": "农业经理人",
-             "无人机驾驶员": "无人机", "农业数字化技术员": "数字农业", "乳品评鉴师": "乳品评鉴"}
+             "无人机驾驶员": "无人机", "农业数字化技术员": "数字农业", "乳品评鉴师": "乳品评鉴", "茶艺师": "茶艺",
+             "汽车代驾员": "代驾", "快递员": "快递", "仓储管理员": "仓储", "物流服务师": "物流", "机修钳工": "钳工",
+             "农机修理工": "农机维修", "工程机械维修工": "工程机械维修", "消防设施操作员": "消防设施操作",
+             "保健按摩师": "蒙医按摩", "缝纫工": "民族服饰缝制", "蒙古族传统奶食制作工": "蒙古族奶食",
+             "驼绒手工编织工": "驼绒编织", "婴幼儿发展引导员": "育婴"}
 FOCUS = {"key_industry": "焊工 电工 车工 机修钳工 工程机械维修工 起重装卸机械操作工 挖掘铲运和桩工机械司机 乳品加工工 "
                          "肉制品加工工 乳品评鉴师 消防设施操作员 电池及电池系统维修保养师",
          "new_forms": "网约配送员 互联网营销师 快递员 汽车代驾员 健康照护师 物流服务师 仓储管理员",
          "digital": "工业机器人系统运维员 工业机器人系统操作员 农业数字化技术员 无人机驾驶员 电子商务师",
-         "western": "养老护理员 民宿管家 中式烹调师 西式面点师 汽车维修工 少数民族医医师 民族药师 保健按摩师 茶艺师 保育师",
+         "western": "养老护理员 民宿管家 中式烹调师 西式面点师 汽车维修工 少数民族医医师 民族药师 保健按摩师",
          "rural": "家政服务员 中式面点师 家畜繁殖员 家畜饲养员 特种动物养殖员 农机驾驶操作员 农机修理工 农业技术员 农业经理人 "
                   "手工地毯制作工 抽纱刺绣工 民间工艺品制作工 缝纫工 蒙古族传统奶食制作工 驼绒手工编织工"}
-FOCUS_OF = {occ: area for area in FOCUS for occ in FOCUS[area].split()}
+FOCUS_OF = {occ: area for area in FOCUS for occ in FOCUS[area].split()}  # 保育师, 茶艺师: no focus area
 KEY_SUPPORT_OF = {"heritage": "抽纱刺绣工 手工地毯制作工 民间工艺品制作工 少数民族医医师 民族药师 蒙古族传统奶食制作工 驼绒手工编织工",
                   "rural_industry": "家畜繁殖员 特种动物养殖员 农业经理人 家畜饲养员",
                   "key_technology": "工业机器人系统运维员 电池及电池系统维修保养师",
@@ -210,7 +216,9 @@ def uscc_check(first17: str) -> str:
 
 def org_code(rng: random.Random, prefix: str) -> str:
     """9-character organisation code (GB 11714) with its own check character."""
-    body = prefix + "".join(rng.choice("0123456789" * 3 + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(8 - len(prefix)))
+    # old-style codes are all digits; codes issued since 2015 start with MA/MB/MJ and mix in letters
+    chars = "0123456789" * 6 + "ABCDEFGHJKLMNPQRTUWXY" if prefix else "0123456789"
+    body = prefix + "".join(rng.choice(chars) for _ in range(8 - len(prefix)))
     value = lambda c: int(c) if c.isdigit() else ord(c) - ord("A") + 10  # noqa: E731
     c9 = 11 - sum(value(c) * w for c, w in zip(body, [3, 7, 9, 10, 5, 8, 4, 2])) % 11
     return body + {10: "X", 11: "0"}.get(c9, str(c9))
@@ -359,14 +367,15 @@ class Generator:
                     f = Brand(p, "prefecture", pref, 2024, source=c)
                     p.brands += [c, f, Brand(p, "province", PROVINCE, 2025, source=f)]
                     n_county -= 1
-                else:
-                    fy = rng.choice([2023, 2024])
+                else:  # lean towards early prefecture lists so that 2024 has province brands too
+                    fy = 2023 if rng.random() < 0.6 else 2024
                     f = Brand(p, "prefecture", pref, fy)
-                    p.brands += [f, Brand(p, "province", PROVINCE, rng.randint(fy + 1, 2025), source=f)]
+                    p.brands += [f, Brand(p, "province", PROVINCE, rng.choice([fy + 1, 2025]), source=f)]
                 n_pref -= 1
             for _ in range(prov_only):
                 p = pool.pop()
-                p.brands.append(Brand(p, "province", PROVINCE, rng.choice(YEARS)))
+                # the first list (2023): chosen from prefecture brands older than this sample
+                p.brands.append(Brand(p, "province", PROVINCE, 2023))
             for _ in range(promotions):  # prefecture brands recommended by a county
                 p = pool.pop()
                 cy = rng.choice([2023, 2024])
@@ -375,10 +384,10 @@ class Generator:
                 n_pref, n_county = n_pref - 1, n_county - 1
             for _ in range(n_pref):
                 p = pool.pop()
-                p.brands.append(Brand(p, "prefecture", pref, rng.choice(YEARS)))
+                p.brands.append(Brand(p, "prefecture", pref, rng.choice([2023, 2023, 2024, 2025])))
             for _ in range(n_county):
                 p = pool.pop()
-                p.brands.append(Brand(p, "county", county_for(p), rng.choice(YEARS)))
+                p.brands.append(Brand(p, "county", county_for(p), rng.choice([2023, 2024, 2025, 2025])))
         return [p for p in progs if p.brands]
 
     def name_and_flag(self, progs: list[Programme]) -> None:
@@ -582,6 +591,8 @@ def check(datasets: Path) -> dict[str, object]:
             if not (tr >= c[0] and ps / tr >= c[1] and em / tr >= c[2] and sb >= c[3] and od / tr >= c[4]):
                 short.append(b["brand_id"])
     assert all(len(v) == 1 for v in lists.values()), "one date and number per published list"
+    doc_lists = Counter(next(iter(v))[1] for v in lists.values())
+    assert max(doc_lists.values()) == 1, "a document number publishes one list only"
     assert 2 <= len(short) <= 3, short
     assert sum(1 for b in t["brands"] if not b["occupation_code"]) <= 2
     exits = {e["brand_id"]: e for e in t["exits"]}
