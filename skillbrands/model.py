@@ -170,6 +170,42 @@ class Directory:
     def latest_year(self) -> int | None:
         return max((b.published_year for b in self.brands.values()), default=None)
 
+    @property
+    def latest_outcome_year(self) -> int | None:
+        return max((o.year for b in self.brands.values() for o in b.outcomes), default=None)
+
+    def tier_figures(self, year: int) -> list["TierFigures"]:
+        """Per tier, the brands still listed and their pooled figures for `year`.
+
+        Pooled within a tier only: one programme can be a brand at several tiers, so
+        adding tiers together would count its trainees twice.
+        """
+        out = []
+        for tier in TIERS:
+            listed = [b for b in self.brands.values() if b.tier == tier and not b.exit]
+            rows = [o for b in listed for o in b.outcomes if o.year == year]
+            out.append(TierFigures(tier, len(listed), len(rows), sum(o.trainees for o in rows),
+                                   sum(o.passed for o in rows), sum(o.employed for o in rows)))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TierFigures:
+    tier: str
+    brands: int
+    reporting: int  # brands with figures for the year
+    trainees: int
+    passed: int
+    employed: int
+
+    @property
+    def pass_rate(self) -> float | None:
+        return rate(self.passed, self.trainees)
+
+    @property
+    def employment_rate(self) -> float | None:
+        return rate(self.employed, self.trainees)
+
 
 def _freeze(groups: dict[str, list[Any]]) -> Mapping[str, tuple[Any, ...]]:
     return MappingProxyType({key: tuple(values) for key, values in sorted(groups.items())})

@@ -232,3 +232,13 @@ def test_content_slug_clash_is_reported(make_project) -> None:
         build_site(project, project / "output")
     assert ("content/brands.md", None, None, "content-invalid") in [i.as_tuple() for i in caught.value.issues]
     assert not (project / "output").exists()
+
+
+def test_home_page_shows_latest_year_figures_per_tier(built: Path) -> None:
+    page = soup(built, "")
+    assert page.select_one("h2").get_text(strip=True).startswith("2024年培训成效")
+    rows = {tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.select("td")]
+            for tr in page.select("table.tier-figures tbody tr")}
+    # 2024: only nm-weld reports (505 trainees, 468 passed, 371 employed); hs-cook has exited
+    assert rows["自治区级"] == ["1", "1", "505", f"{468 / 505 * 100:.1f}%", f"{371 / 505 * 100:.1f}%"]
+    assert rows["旗县级"] == ["1", "0", "0", "—", "—"]
