@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import errno
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -212,17 +212,34 @@ def test_refuses_to_replace_a_folder_it_did_not_make(make_project, tmp_path: Pat
     assert (precious / "report.docx").read_bytes() == b"keep me"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_output_parent_gives_clear_error(make_project, tmp_path: Path) -> None:
+def test_full_disk_gives_clear_error_and_keeps_site(make_project, monkeypatch) -> None:
     project = make_project()
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        result = CliRunner().invoke(cli, ["build", "--project", str(project), "--out", str(locked / "site")])
-    finally:
-        locked.chmod(0o700)
-    assert result.exit_code == 1 and "没有权限" in result.output
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "--project", str(project)]).exit_code == 0
+    before = tree_bytes(project / "output")
+    real_write = Path.write_bytes
+    calls = iter(range(10_000))
+
+    def write_until_full(self: Path, data: bytes) -> int:
+        if next(calls) >= 12:  # the disk fills up part-way through the pages
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_until_full)
+    result = runner.invoke(cli, ["build", "--project", str(project)])
+    monkeypatch.undo()
+    assert result.exit_code == 1 and "磁盘空间不足" in result.output and "Traceback" not in result.output
+    assert str(project.resolve()) in result.output  # names the folder
+    assert tree_bytes(project / "output") == before
+    assert [p.name for p in project.iterdir() if ".staging-" in p.name] == []
+
+
+def test_output_under_a_file_gives_clear_error(make_project, tmp_path: Path) -> None:
+    project = make_project()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", "--project", str(project), "--out", str(blocker / "site")])
+    assert result.exit_code == 1 and "Traceback" not in result.output and str(blocker) in result.output
 
 
 def test_content_slug_clash_is_reported(make_project) -> None:
