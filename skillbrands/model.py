@@ -12,6 +12,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
+from .criteria import Assessment, CriteriaBook, assess
+
 TIERS = ("province", "prefecture", "county")
 
 
@@ -124,6 +126,12 @@ class Directory:
     brands_by_region: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # published by that region
     recommended_to: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # higher-tier brands chosen from it
     region_children: Mapping[str, tuple[Region, ...]] = field(repr=False)
+    assessments: Mapping[str, Assessment] = field(repr=False)  # by brand_id, the evaluated year
+
+    @property
+    def small_cohort(self) -> int:
+        """Rates from fewer trainees than this carry a caveat (datapackage `skillbrands.small_cohort`)."""
+        return int(self.meta.get("skillbrands", {}).get("small_cohort", 30))
 
     def resource(self, name: str) -> Mapping[str, Any]:
         return next(r for r in self.meta["resources"] if r["name"] == name)
@@ -249,6 +257,9 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         if region.parent_code:
             children[region.parent_code].append(region)
 
+    book = CriteriaBook(tables.get("criteria", []), lambda code: regions[code].parent_code if code in regions else None)
+    assessments = {brand_id: assess_brand(brand, book) for brand_id, brand in brands.items()}
+
     return Directory(
         meta=MappingProxyType(dict(meta)),
         regions=MappingProxyType(regions),
@@ -259,6 +270,24 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         brands_by_region=_freeze(by_region),
         recommended_to=_freeze(recommended_to),
         region_children=_freeze(children),
+        assessments=MappingProxyType(assessments),
+    )
+
+
+def evaluated_year(published_year: int) -> int:
+    """Seed 000 judges a brand on the previous year's training."""
+    return published_year - 1
+
+
+def assess_brand(brand: Brand, book: CriteriaBook) -> Assessment:
+    year = evaluated_year(brand.published_year)
+    outcome = next((o for o in brand.outcomes if o.year == year), None)
+    return assess(
+        tier=brand.tier, region_code=brand.region.code, year=year,
+        outcome=None if outcome is None else {
+            "trainees": outcome.trainees, "passed": outcome.passed, "employed": outcome.employed,
+            "subsidised_key_group": outcome.subsidised_key_group, "order_based": outcome.order_based},
+        key_support=brand.key_support, key_support_category=brand.key_support_category, book=book,
     )
 
 

@@ -9,8 +9,10 @@ tables (`keys.py`) are checked last, on those typed rows.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from .cells import FieldSpec, normalise_table
 from .issues import Issue, sort_key
 from .keys import check_keys
 from .read import RawTable, read_table
+from .rules import check_rules
 
 PACKAGE_FILE = "datasets/datapackage.json"
 
@@ -40,12 +43,14 @@ class Loaded:
         return not any(issue.severity == "error" for issue in self.issues)
 
 
-def validate_project(project: Path) -> list[Issue]:
+def validate_project(project: Path, today: date | None = None) -> list[Issue]:
     """Every issue in the project's data package, sorted by file, row and column."""
-    return load_package(project).issues
+    return load_package(project, today).issues
 
 
-def load_package(project: Path) -> Loaded:
+def load_package(project: Path, today: date | None = None) -> Loaded:
+    """Read, type-check and cross-check every resource; `today` is the reference date
+    for "not in the future" (default: SOURCE_DATE_EPOCH, else the current date)."""
     project = Path(project)
     descriptor, issues = read_descriptor(project)
     loaded = Loaded(descriptor=descriptor or {}, issues=issues)
@@ -54,8 +59,17 @@ def load_package(project: Path) -> Loaded:
     for resource in descriptor["resources"]:
         _load_resource(project, resource, loaded)
     loaded.issues.extend(check_keys(descriptor, loaded.tables, loaded.row_numbers))
+    loaded.issues.extend(check_rules(loaded, today or reference_date()))
     loaded.issues.sort(key=sort_key)
     return loaded
+
+
+def reference_date() -> date:
+    """The date rules compare against: SOURCE_DATE_EPOCH if set (reproducible builds), else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
+    return date.today()
 
 
 def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
@@ -87,6 +101,10 @@ def _load_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> N
     relpath = f"datasets/{resource['path']}"
     schema = resource["schema"]
     names = [f["name"] for f in schema["fields"]]
+    if resource.get("skillbrands:optional") and not (project / relpath).exists():
+        loaded.tables[resource["name"]] = []  # an optional table may be left out
+        loaded.row_numbers[resource["name"]] = []
+        return
     raw, issues = read_table(
         project / relpath, relpath, names, allow_empty=bool(resource.get("skillbrands:allowEmpty"))
     )
