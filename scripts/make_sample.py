@@ -424,9 +424,13 @@ class Generator:
     # -- outcomes --------------------------------------------------------------
     @staticmethod
     def window(b: Brand) -> list[int]:
-        """Three consecutive years including the evaluated year Y-1, none after 2025."""
-        end = min(b.year + 1, LAST_DATA_YEAR)
-        return [end - 2, end - 1, end]
+        """From the evaluated year Y-1 to the last data year (at least three years); the
+        three-year review of the 2023 lists needs 2023-2025. Training stops the year
+        before an institution is suspended or removed."""
+        status = STATUS.get(b.prog.inst["institution_id"])
+        end = LAST_DATA_YEAR if status is None else min(LAST_DATA_YEAR, status[1].year - 1)
+        start = min(b.year - 1, end - 2)
+        return list(range(start, end + 1))
 
     def draw(self, level: str, trainees: int | None = None) -> list[int]:
         (t_lo, t_hi), pass_, emp, sub, order = LEVELS[level]
@@ -458,8 +462,8 @@ class Generator:
                 p = rng.choice(pick)
                 stories["declining"].append(p.brands[0])
                 base = p.outcomes[2022]
-                for y, factor in ((2023, 0.80), (2024, 0.60)):  # employment falls, scale shrinks
-                    t = round(base[0] * (0.9 if y == 2023 else 0.75))
+                for y, factor, scale in ((2023, 0.80, 0.9), (2024, 0.60, 0.75), (2025, 0.55, 0.7)):
+                    t = round(base[0] * scale)  # employment falls, scale shrinks
                     p.outcomes[y] = self.draw(tier, t)
                     p.outcomes[y][2] = round(base[2] / base[0] * factor * t)
         taken = {id(b) for b in stories["declining"]}
@@ -488,8 +492,8 @@ class Generator:
         exits = []
         tier_label = {"province": "自治区级", "prefecture": "盟市级", "county": "旗县级"}
         for b in stories["declining"]:  # three-year review of the 2023 lists, published in 2026
-            o0, o2 = b.prog.outcomes[2022], b.prog.outcomes[2024]
-            detail = (f"三年评估：培训后就业率由2022年的{o0[2] / o0[0]:.0%}降至2024年的{o2[2] / o2[0]:.0%}，"
+            o0, o2 = b.prog.outcomes[2023], b.prog.outcomes[2025]
+            detail = (f"三年评估：培训后就业率由2023年的{o0[2] / o0[0]:.0%}降至2025年的{o2[2] / o2[0]:.0%}，"
                       f"培训规模由{o0[0]}人降至{o2[0]}人，不再符合{tier_label[b.tier]}培训品牌标准。")
             doc = self.document(self.issuer(b.tier, b.region), 2026, "review", 10, 90)
             when = self.doc_dates.setdefault(doc, self.random_date(date(2026, 3, 1), date(2026, 9, 30)))
@@ -532,7 +536,53 @@ class Generator:
                         for b in brands for y in self.window(b)]
         inst_rows = [{k: v for k, v in i.items() if not k.startswith("_")} for i in institutions]
         return {"regions": self.regions, "occupations": self.occupations, "institutions": inst_rows,
-                "brands": brand_rows, "outcomes": outcome_rows, "exits": exits}
+                "brands": brand_rows, "outcomes": outcome_rows, "exits": exits,
+                "criteria": self.make_criteria(), "releases": self.make_releases(brands),
+                "reviews": [{"brand_id": e["brand_id"], "year": e["exit_date"][:4], "result": "exited",
+                             "document_no": e["document_no"]} for e in exits if e["reason"] == "review_failed"]}
+
+    # -- criteria, releases ------------------------------------------------------
+    def make_criteria(self) -> list[dict[str, object]]:
+        """Seed 000's province and prefecture rows; county rows are set locally (examples):
+        each prefecture sets a default for its counties, and three counties set their own."""
+        every = "key_technology;recognised_trade;heritage;rural_industry;innovation"
+        seed = "内人社办发〔2022〕213号"
+        rows: list[dict[str, object]] = [
+            {"scope_code": PROVINCE, "tier": "province", "min_trainees": 400, "min_pass_rate": 90,
+             "min_employment_rate": 70, "min_subsidised_key_group": 200, "min_order_based_share": 50,
+             "key_support_min_employment_rate": 70, "key_support_categories": every, "document_no": seed,
+             "notes": "自治区级品牌评价标准（实施方案第三部分）"},
+            {"scope_code": PROVINCE, "tier": "prefecture", "min_trainees": 200, "min_pass_rate": 85,
+             "min_employment_rate": 60, "min_subsidised_key_group": 100, "min_order_based_share": 40,
+             "key_support_min_employment_rate": 70, "key_support_categories": every, "document_no": seed,
+             "notes": "盟市级品牌评价标准（实施方案第三部分）"},
+        ]
+        for pref in sorted(PREFECTURES):
+            rows.append({"scope_code": pref, "tier": "county", "min_trainees": 30, "min_pass_rate": 80,
+                         "min_employment_rate": 55, "min_subsidised_key_group": "", "min_order_based_share": "",
+                         "key_support_min_employment_rate": 70, "key_support_categories": every,
+                         "document_no": self.document(self.issuer("prefecture", pref), 2022, "criteria", 10, 60),
+                         "notes": "示例：盟市为所辖旗县设定的旗县级参考标准，旗县另有规定的从其规定"})
+        counties = sorted({c for c in self.region if self.region[c]["level"] == "county"})
+        for county in self.rng.sample(counties, 3):
+            rows.append({"scope_code": county, "tier": "county", "min_trainees": 40, "min_pass_rate": 80,
+                         "min_employment_rate": 60, "min_subsidised_key_group": "", "min_order_based_share": "",
+                         "key_support_min_employment_rate": 70, "key_support_categories": "heritage;rural_industry",
+                         "document_no": self.document(self.issuer("county", county), 2022, "criteria", 5, 40),
+                         "notes": "示例：旗县自行设定的旗县级标准"})
+        return sorted(rows, key=lambda r: (str(r["scope_code"]), ("province", "prefecture", "county").index(str(r["tier"]))))
+
+    @staticmethod
+    def make_releases(brands: list[Brand]) -> list[dict[str, object]]:
+        """One edition a year, published with the province list (the last list of the year)."""
+        rows = []
+        for year in YEARS:
+            province = [b for b in brands if b.tier == "province" and b.year == year]
+            b = province[0]
+            rows.append({"year": year, "published_date": b.published.isoformat() if b.published else "",
+                         "document_no": b.document_no, "title": f"{year}年度内蒙古自治区职业技能培训品牌目录（示例）",
+                         "notes": f"含当年公布的自治区级品牌{len(province)}个，及此前公布的盟市级、旗县级品牌"})
+        return rows
 
 
 # --- self-check on the written files --------------------------------------------------
@@ -574,7 +624,8 @@ def check(datasets: Path) -> dict[str, object]:
         lists.setdefault((b["tier"], r, b["published_year"]), set()).add((b["published_date"], b["document_no"]))
         if i["status"] != "active":
             assert d < date.fromisoformat(i["status_date"]), b
-        assert sorted(years[b["brand_id"]]) == [max(years[b["brand_id"]]) - 2 + k for k in range(3)], b
+        span = sorted(years[b["brand_id"]])
+        assert len(span) >= 3 and span == list(range(span[0], span[-1] + 1)), b
         assert y - 1 in years[b["brand_id"]] and max(years[b["brand_id"]]) <= LAST_DATA_YEAR, b
         if b["recommended_from"]:
             s = brand[b["recommended_from"]]

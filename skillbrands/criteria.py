@@ -112,9 +112,11 @@ def _percent(value: Fraction) -> str:
 class CriteriaBook:
     """Find the criteria for a tier in a region: its own, or the nearest region's above."""
 
-    def __init__(self, rows: Iterable[Mapping[str, Any]], parent_of: Callable[[str], str | None]):
+    def __init__(self, rows: Iterable[Mapping[str, Any]], parent_of: Callable[[str], str | None],
+                 category_labels: Mapping[str, str] | None = None):
         self._by_scope = {(row["scope_code"], row["tier"]): Criteria.from_row(row) for row in rows}
         self._parent_of = parent_of
+        self.category_labels = dict(category_labels or {})
 
     def find(self, region_code: str, tier: str) -> Criteria | None:
         code: str | None = region_code
@@ -167,7 +169,7 @@ def assess(
     missing = [c for c in checks if c.status == "no_data"]
     if not failed and not missing:
         return Assessment(year, criteria, tuple(checks), "meets", f"{year}年各项指标均达到标准。")
-    relaxed = _key_support(criteria, outcome, key_support, key_support_category)
+    relaxed = _key_support(criteria, outcome, key_support, key_support_category, book.category_labels)
     if relaxed:
         return Assessment(year, criteria, tuple(checks), "meets_key_support",
                           f"{'、'.join(c.name for c in failed + missing)}未达到一般标准，但{relaxed}")
@@ -179,7 +181,7 @@ def assess(
 
 
 def _key_support(criteria: Criteria, outcome: Mapping[str, Any], key_support: bool,
-                 category: str | None) -> str | None:
+                 category: str | None, labels: Mapping[str, str]) -> str | None:
     """Why the key-support relaxation applies, or None if it does not."""
     floor = criteria.key_support_min_employment_rate
     trainees, employed = outcome["trainees"], outcome.get("employed")
@@ -189,5 +191,5 @@ def _key_support(criteria: Criteria, outcome: Mapping[str, Any], key_support: bo
         return None
     if employed * 100 < floor * trainees:
         return None
-    return (f"属于重点扶持（{category}），培训后就业率 {_percent(Fraction(employed, trainees))} "
+    return (f"属于重点扶持（{labels.get(category, category)}），培训后就业率 {_percent(Fraction(employed, trainees))} "
             f"达到重点扶持要求（≥ {_percent(floor / 100)}）。")

@@ -67,6 +67,14 @@ def downloads(directory: Directory) -> list[Download]:
         Column("region_name", "发布地区", "string", "发布该品牌的人社部门所在地。", lambda b: b.region.name),
         *brand_cols("focus_area", "key_support", "key_support_category", "recommended_from",
                     "published_year", "published_date", "document_no"),
+        Column("evaluated_year", "评价年度", "integer", "对照评价标准所用的培训数据年度（公布前一年）。",
+               lambda b: d.assessments[b.brand_id].year),
+        Column("verdict", "评价结论", "string",
+               "meets 符合标准；meets_key_support 按重点扶持条件符合；does_not_meet 未达到标准；no_data 无法评价（无数据或未设定标准）。"
+               "标准见 criteria.csv，按发布地区和层级确定。",
+               lambda b: d.assessments[b.brand_id].verdict),
+        Column("verdict_reason", "评价说明", "string", "评价结论的理由，列出未达到的指标、本品牌的值和标准。",
+               lambda b: d.assessments[b.brand_id].reason),
         Column("status", "目录状态", "string", "listed 在目录中；exited 已退出（见 exits 表）。",
                lambda b: "exited" if b.exit else "listed"),
         Column("exit_date", "退出日期", "date", "已退出品牌的退出日期，未退出为空。",
@@ -91,6 +99,9 @@ def downloads(directory: Directory) -> list[Download]:
         Column("employment_rate", "培训后就业率", "number",
                "培训后三个月内就业人数 ÷ 培训人数，保留4位小数；由人数计算，不是填报值。",
                lambda r: r[1].employment_rate),
+        Column("small_cohort", "小样本", "boolean",
+               f"培训人数少于 {d.small_cohort} 人时为 true：人数少时比例波动大，解读时请谨慎。",
+               lambda r: r[1].trainees < d.small_cohort),
     )
     exit_columns = (
         _from_schema(d, "exits", "brand_id", lambda b: b.brand_id),

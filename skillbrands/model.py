@@ -86,6 +86,15 @@ class Exit:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """One three-yearly review of a brand (reviews.csv); an `exited` one is also in exits.csv."""
+
+    year: int
+    result: str  # retained / exited
+    document_no: str
+
+
+@dataclass(frozen=True, slots=True)
 class Brand:
     brand_id: str
     name: str
@@ -103,6 +112,7 @@ class Brand:
     document_no: str
     outcomes: tuple[Outcome, ...]
     exit: Exit | None
+    reviews: tuple[Review, ...] = ()  # by year
 
     @property
     def exited(self) -> bool:
@@ -127,11 +137,16 @@ class Directory:
     recommended_to: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # higher-tier brands chosen from it
     region_children: Mapping[str, tuple[Region, ...]] = field(repr=False)
     assessments: Mapping[str, Assessment] = field(repr=False)  # by brand_id, the evaluated year
+    criteria: CriteriaBook = field(repr=False)  # the book behind `assessments`, to judge other years alike
 
     @property
     def small_cohort(self) -> int:
         """Rates from fewer trainees than this carry a caveat (datapackage `skillbrands.small_cohort`)."""
         return int(self.meta.get("skillbrands", {}).get("small_cohort", 30))
+
+    def assess(self, brand: Brand, year: int) -> Assessment:
+        """Judge the brand's `year` figures against its tier's criteria (as `assessments` does)."""
+        return assess_year(brand, year, self.criteria)
 
     def resource(self, name: str) -> Mapping[str, Any]:
         return next(r for r in self.meta["resources"] if r["name"] == name)
@@ -231,6 +246,9 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
             o["year"], o["trainees"], o["passed"], o["employed"], o["subsidised_key_group"], o["order_based"]))
     exits = {e["brand_id"]: Exit(e["exit_date"], e["reason"], e["detail"], e["document_no"])
              for e in tables.get("exits", [])}
+    reviews: dict[str, list[Review]] = defaultdict(list)
+    for r in tables.get("reviews", []):
+        reviews[r["brand_id"]].append(Review(r["year"], r["result"], r["document_no"]))
 
     brands: dict[str, Brand] = {}
     for b in sorted(tables["brands"], key=lambda row: row["brand_id"]):
@@ -242,6 +260,7 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
             published_year=b["published_year"], published_date=b["published_date"], document_no=b["document_no"],
             outcomes=tuple(sorted(outcomes.get(b["brand_id"], ()), key=lambda o: o.year)),
             exit=exits.get(b["brand_id"]),
+            reviews=tuple(sorted(reviews.get(b["brand_id"], ()), key=lambda r: r.year)),
         )
 
     by_institution: dict[str, list[Brand]] = defaultdict(list)
@@ -257,7 +276,7 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         if region.parent_code:
             children[region.parent_code].append(region)
 
-    book = CriteriaBook(tables.get("criteria", []), lambda code: regions[code].parent_code if code in regions else None)
+    book = criteria_book(meta, tables, regions)
     assessments = {brand_id: assess_brand(brand, book) for brand_id, brand in brands.items()}
 
     return Directory(
@@ -271,7 +290,23 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         recommended_to=_freeze(recommended_to),
         region_children=_freeze(children),
         assessments=MappingProxyType(assessments),
+        criteria=book,
     )
+
+
+def criteria_book(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]],
+                  regions: Mapping[str, Any]) -> CriteriaBook:
+    """The criteria table, resolved up the region tree, with the schema's category labels."""
+    brands = next(r for r in meta["resources"] if r["name"] == "brands")
+    field_ = next(f for f in brands["schema"]["fields"] if f["name"] == "key_support_category")
+
+    def parent_of(code: str) -> str | None:
+        region = regions.get(code)
+        if region is None:
+            return None
+        return region.parent_code if hasattr(region, "parent_code") else region.get("parent_code")
+
+    return CriteriaBook(tables.get("criteria", []), parent_of, field_.get("enumLabels", {}))
 
 
 def evaluated_year(published_year: int) -> int:
@@ -280,7 +315,11 @@ def evaluated_year(published_year: int) -> int:
 
 
 def assess_brand(brand: Brand, book: CriteriaBook) -> Assessment:
-    year = evaluated_year(brand.published_year)
+    return assess_year(brand, evaluated_year(brand.published_year), book)
+
+
+def assess_year(brand: Brand, year: int, book: CriteriaBook) -> Assessment:
+    """Judge one brand's `year` figures (none: no_data) against its tier's criteria."""
     outcome = next((o for o in brand.outcomes if o.year == year), None)
     return assess(
         tier=brand.tier, region_code=brand.region.code, year=year,
