@@ -40,6 +40,15 @@ def format_option(command):
     )(command)
 
 
+def today_option(command):
+    return click.option(
+        "--today",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="参照日期（YYYY-MM-DD），用于检查“日期不能在未来”；默认取 SOURCE_DATE_EPOCH，否则为今天。",
+    )(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """职业技能培训品牌目录：校验数据、生成网站和开放数据下载。"""
@@ -48,11 +57,12 @@ def cli() -> None:
 @cli.command()
 @project_option
 @format_option
-def validate(project: Path, fmt: str) -> None:
+@today_option
+def validate(project: Path, fmt: str, today) -> None:
     """校验 datasets/ 中的数据包，一次列出全部问题。"""
     from skillbrands.pipeline import check_project
 
-    issues = check_project(project)
+    issues = check_project(project, today.date() if today else None)
     print_issues(issues, fmt)
     sys.exit(1 if has_errors(issues) else 0)
 
@@ -66,13 +76,14 @@ def validate(project: Path, fmt: str) -> None:
     help="输出目录，默认为项目下的 output/。",
 )
 @format_option
-def build(project: Path, out: Path | None, fmt: str) -> None:
+@today_option
+def build(project: Path, out: Path | None, fmt: str, today) -> None:
     """校验数据并生成网站；有错误时不改动已发布的输出目录。"""
     from skillbrands.pipeline import BuildError, build_site
 
     out = out if out is not None else project / "output"
     try:
-        result = build_site(project, out)
+        result = build_site(project, out, today.date() if today else None)
     except BuildError as error:
         if error.issues:
             print_issues(error.issues, fmt)
@@ -85,6 +96,73 @@ def build(project: Path, out: Path | None, fmt: str) -> None:
         f"（用时 {result.seconds:.2f} 秒）。",
         err=True,
     )
+
+
+@cli.command()
+@project_option
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="评估年度，例如 2025（评估 2022—2024 年的数据）。")
+@format_option
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="另存一份 CSV（UTF-8 带 BOM，可用 Excel 打开），每个到期品牌一行。",
+)
+def review(project: Path, year: int, fmt: str, csv_path: Path | None) -> None:
+    """三年评估：列出该年度到期评估的品牌、三年数据和建议结论。"""
+    from skillbrands.model import build_directory
+    from skillbrands.review import review as review_brands
+    from skillbrands.review import review_csv, review_records, review_text
+    from skillbrands.validate import load_package
+
+    loaded = load_package(project)
+    if not loaded.ok:
+        print_issues(loaded.issues, fmt)
+        click.echo("数据有错误，请先改正后再进行评估。", err=True)
+        sys.exit(1)
+    if loaded.issues:
+        click.echo(f"数据有 {len(loaded.issues)} 个警告，运行 validate 可查看。", err=True)
+    directory = build_directory(loaded.descriptor, loaded.tables)
+    items = review_brands(directory, year)
+    if csv_path is not None:
+        try:
+            csv_path.write_bytes(review_csv(directory, items, year))
+        except OSError as error:
+            click.echo(f"无法写入 {csv_path}：{error.strerror or error}", err=True)
+            sys.exit(1)
+    if fmt == "json":
+        click.echo(json.dumps(review_records(directory, items), ensure_ascii=False, indent=2))
+    else:
+        click.echo(review_text(directory, items, year))
+    if csv_path is not None:
+        click.echo(f"已写入 {csv_path}（{len(items)} 行）。", err=True)
+
+
+@cli.command()
+@project_option
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="要冻结的年度版本，须在 releases.csv 中。")
+@today_option
+def freeze(project: Path, year: int, today) -> None:
+    """冻结一个已公布的年度版本：把版本文件和 SHA256SUMS 写入 datasets/editions/<年度>/。"""
+    from skillbrands.editions import FROZEN_DIR, freeze as write_frozen
+    from skillbrands.pipeline import prepare
+
+    prepared = prepare(project, today.date() if today else None)
+    errors = [issue for issue in prepared.issues if issue.severity == "error"]
+    if errors:
+        print_issues(errors, "text")
+        click.echo("数据有错误，未冻结。", err=True)
+        sys.exit(1)
+    edition = next((e for e in prepared.editions if e.year == year), None)
+    if edition is None:
+        click.echo(f"releases.csv 中没有 {year} 年度；请先在 datasets/releases.csv 中登记该版本。", err=True)
+        sys.exit(1)
+    if year in prepared.frozen:
+        click.echo(f"{year}年度版本已冻结（{FROZEN_DIR}/{year}/），内容与当前数据一致，无需再次冻结。")
+        return
+    folder = write_frozen(project, edition)
+    click.echo(f"已冻结{year}年度版本：{len(edition.brands)} 个品牌，文件写入 {folder}；请提交该目录。")
 
 
 def print_issues(issues: list[Issue], fmt: str) -> None:

@@ -12,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .model import Directory
 
@@ -124,7 +124,17 @@ def downloads(directory: Directory) -> list[Download]:
     ]
 
 
-def _csv_value(value: Any) -> str:
+def csv_bytes(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+    """RFC 4180 CSV, UTF-8 with a BOM so that Excel opens Chinese text correctly."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_value(value) for value in row])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -136,7 +146,7 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 4)
     if isinstance(value, date):
@@ -144,7 +154,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _metadata(directory: Directory) -> dict[str, Any]:
+def metadata(directory: Directory) -> dict[str, Any]:
     meta = directory.meta
     settings = meta.get("skillbrands", {})
     out: dict[str, Any] = {"title": meta.get("title", ""), "publisher": settings.get("publisher", "")}
@@ -158,38 +168,34 @@ def _metadata(directory: Directory) -> dict[str, Any]:
 
 def export_downloads(directory: Directory, specs: list[Download]) -> Iterator[tuple[str, bytes]]:
     """Each download as CSV and JSON, then a datapackage.json that describes them."""
-    metadata = _metadata(directory)
+    meta = metadata(directory)
     resources = []
     for spec in specs:
         rows = spec.rows(directory)
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow([c.name for c in spec.columns])
-        for row in rows:
-            writer.writerow([_csv_value(c.get(row)) for c in spec.columns])
-        yield f"data/{spec.name}.csv", b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+        yield f"data/{spec.name}.csv", csv_bytes([c.name for c in spec.columns],
+                                                 ([c.get(row) for c in spec.columns] for row in rows))
 
         document = {
-            **metadata,
+            **meta,
             "name": spec.name,
             "table_title": spec.title,
             "description": spec.description,
             "fields": [{"name": c.name, "title": c.title, "type": c.type, "description": c.description}
                        for c in spec.columns],
-            "rows": [{c.name: _json_value(c.get(row)) for c in spec.columns} for row in rows],
+            "rows": [{c.name: json_value(c.get(row)) for c in spec.columns} for row in rows],
         }
-        yield f"data/{spec.name}.json", _dump(document)
+        yield f"data/{spec.name}.json", dump_json(document)
         resources.append({
             "name": spec.name, "path": f"{spec.name}.csv", "title": spec.title, "description": spec.description,
             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8-sig",
             "schema": {"fields": [{"name": c.name, "title": c.title, "type": c.type, "description": c.description}
                                   for c in spec.columns]},
         })
-    package = {"profile": "data-package", "name": directory.meta.get("name", "skillbrands"), **metadata,
+    package = {"profile": "data-package", "name": directory.meta.get("name", "skillbrands"), **meta,
                "description": directory.meta.get("description", ""), "resources": resources}
-    yield "data/datapackage.json", _dump(package)
+    yield "data/datapackage.json", dump_json(package)
 
 
-def _dump(document: Any) -> bytes:
+def dump_json(document: Any) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 

@@ -80,6 +80,10 @@ CODES: dict[str, str] = {
     # the project beyond the data package
     "datapackage-invalid": "数据包描述文件有误",
     "content-invalid": "页面文件有误",
+    # yearly editions
+    "edition-changed": "改动会改变已冻结的年度版本",
+    "edition-tampered": "已冻结版本的文件被改动",
+    "edition-not-frozen": "已公布的年度版本尚未冻结",
 }
 
 

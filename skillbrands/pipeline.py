@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
-from .content import load_content
+from .content import ContentPage, load_content
+from .editions import FROZEN_DIR, Edition, check_frozen, compute_editions, edition_files, frozen_years, releases_from
 from .export import downloads, export_downloads
 from .issues import Issue, has_errors, sort_key
-from .model import build_directory
+from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
 from .render import make_environment, plan_pages, render_pages
-from .validate import load_package
+from .validate import Loaded, load_package, reference_date
 
 
 class BuildError(Exception):
@@ -43,11 +45,62 @@ class BuildResult:
         return sum(self.stages.values())
 
 
-def check_project(project: Path) -> list[Issue]:
-    """Every problem in the data package and the content pages, in one run."""
-    loaded = load_package(project)
-    _, content_issues = load_content(project)
-    return sorted(loaded.issues + content_issues, key=sort_key)
+@dataclass
+class Prepared:
+    """Everything checked and modelled, nothing written yet."""
+
+    issues: list[Issue]
+    content: list[ContentPage] = field(default_factory=list)
+    directory: Directory | None = None  # None when the data has errors
+    editions: list[Edition] = field(default_factory=list)
+    frozen: set[int] = field(default_factory=set)
+
+
+def prepare(project: Path, today: date | None = None) -> Prepared:
+    """Load and validate the data and the content, build the model and the editions,
+    and check that no frozen edition would change: every problem, in one run."""
+    project = Path(project)
+    today = today or reference_date()
+    loaded = load_package(project, today)
+    content, content_issues = load_content(project)
+    prepared = Prepared(issues=loaded.issues + content_issues, content=content)
+    if not has_errors(loaded.issues):
+        directory = build_directory(loaded.descriptor, loaded.tables)
+        prepared.directory = directory
+        prepared.editions = compute_editions(directory, releases_from(loaded.tables.get("releases", [])))
+        prepared.frozen = frozen_years(project)
+        locate = _locator(loaded)
+        for edition in prepared.editions:
+            if edition.year in prepared.frozen:
+                prepared.issues += check_frozen(project, edition, locate)
+            elif edition.release.published_date <= today:
+                prepared.issues.append(Issue(
+                    "datasets/releases.csv", locate("releases", (str(edition.year),)), "year", "edition-not-frozen",
+                    "warning", f"{edition.year}年度版本已于 {edition.release.published_date.isoformat()} 公布，但尚未冻结；"
+                    f"请运行 python build.py freeze --year {edition.year} 并提交 {FROZEN_DIR}/{edition.year}/。"))
+    prepared.issues.sort(key=sort_key)
+    return prepared
+
+
+def _locator(loaded: Loaded):
+    """(resource, key values as text) -> spreadsheet row, for naming the row behind a change."""
+    keys = {"brands": ("brand_id",), "outcomes": ("brand_id", "year"), "exits": ("brand_id",),
+            "institutions": ("institution_id",), "releases": ("year",)}
+    index: dict[str, dict[tuple[str, ...], int]] = {}
+
+    def locate(resource: str, key: tuple[str, ...]) -> int | None:
+        if resource not in index:
+            fields = keys[resource]
+            rows = zip(loaded.tables.get(resource, []), loaded.row_numbers.get(resource, []))
+            index[resource] = {tuple(str(row.get(f)) for f in fields): number for row, number in rows}
+        return index[resource].get(tuple(key))
+
+    return locate
+
+
+def check_project(project: Path, today: date | None = None) -> list[Issue]:
+    """Every problem in the data package, the content pages and the frozen editions."""
+    return prepare(project, today).issues
 
 
 def templates_dir(project: Path) -> Path:
@@ -56,20 +109,20 @@ def templates_dir(project: Path) -> Path:
     return own if own.is_dir() else Path(__file__).resolve().parent.parent / "site_templates"
 
 
-def build_site(project: Path, out: Path) -> BuildResult:
+def build_site(project: Path, out: Path, today: date | None = None) -> BuildResult:
     project = Path(project)
     result = BuildResult()
     clock = _Clock(result.stages)
 
     with clock("validate"):
-        loaded = load_package(project)
-        content, content_issues = load_content(project)
-        result.issues = sorted(loaded.issues + content_issues, key=sort_key)
-    if has_errors(result.issues):
+        prepared = prepare(project, today)
+        result.issues = prepared.issues
+    if has_errors(result.issues) or prepared.directory is None:
         raise BuildError("数据有错误", result.issues)
 
     with clock("model"):
-        directory = build_directory(loaded.descriptor, loaded.tables)
+        directory = prepared.directory
+        content = prepared.content
         specs = downloads(directory)
         templates = templates_dir(project)
         env = make_environment(templates)
@@ -78,10 +131,12 @@ def build_site(project: Path, out: Path) -> BuildResult:
             with clock("render"):
                 listing = [{"name": s.name, "title": s.title, "description": s.description, "columns": s.columns}
                            for s in specs]
-                pages = plan_pages(directory, content, listing)
+                pages = plan_pages(directory, content, listing, prepared.editions, prepared.frozen)
                 result.pages = site.write_all(render_pages(env, directory, pages, content))
             with clock("downloads"):
                 result.downloads = site.write_all(export_downloads(directory, specs))
+                for edition in prepared.editions:
+                    result.downloads += site.write_all(edition_files(directory, edition))
             # search index: a later stage writes its files here, from the same model
             with clock("assets"):
                 assets = templates / "assets"

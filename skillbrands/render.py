@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .content import ContentPage
+from .editions import Edition
 from .model import TIERS, Brand, Directory
 
 
@@ -73,7 +74,8 @@ def href_for(url: str) -> Callable[[str], str]:
     return href
 
 
-def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]]) -> Iterator[Page]:
+def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
+               editions: list[Edition] = (), frozen: set[int] = frozenset()) -> Iterator[Page]:  # type: ignore[assignment]
     """Every page of the site, in a fixed order."""
     brands = list(directory.brands.values())
     yield Page("", ("index.html",), {"content": content}, (("brands", "*"), ("outcomes", "*")))
@@ -110,7 +112,11 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
             (("regions", region.code), *(("brands", b.brand_id) for b in under)),
         )
     yield Page("exits/", ("exits.html",), {"exited": directory.exits}, (("exits", "*"),))
-    yield Page("data/", ("data.html",), {"downloads": downloads}, (("*", "*"),))
+    yield Page("data/", ("data.html",), {"downloads": downloads, "editions": editions}, (("*", "*"),))
+    yield Page("releases/", ("releases.html",), {"editions": editions, "frozen": frozen}, (("releases", "*"),))
+    for edition in editions:
+        yield Page(f"releases/{edition.year}/", (f"release-{edition.year}.html", "release.html"),
+                   {"edition": edition, "frozen": frozen}, (("releases", str(edition.year)), ("*", "*")))
     for page in content:
         yield Page(f"{page.slug}/", (f"page-{page.slug}.html", "page.html"), {"page": page}, (("content", page.slug),))
 

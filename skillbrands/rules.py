@@ -118,9 +118,16 @@ class Tables:
         return f"{title}（{name}）" if title else name
 
     def enum(self, resource: str, name: str, value: str) -> str:
-        """An enum value with its Chinese label, e.g. county（旗县级）."""
-        labels = self._fields.get(resource, {}).get(name, {}).get("enumLabels", {})
-        return f"{value}（{labels[value]}）" if value in labels else value
+        """An enum value as typed, with its Chinese label: county（旗县级）."""
+        label = self.plain(resource, name, value)
+        return f"{value}（{label}）" if label != value else value
+
+    def plain(self, resource: str, name: str, value: str) -> str:
+        """An enum value's Chinese label alone: 旗县级."""
+        return self.labels(resource, name).get(value, value)
+
+    def labels(self, resource: str, name: str) -> dict[str, str]:
+        return self._fields.get(resource, {}).get(name, {}).get("enumLabels", {})
 
     def region_name(self, code: str) -> str:
         region = self.regions.get(code)
@@ -171,7 +178,7 @@ def outcome_counts(t: Tables, today: date) -> Iterator[Issue]:
             value = row.integer(name)
             if trainees is not None and value is not None and value > trainees:
                 yield _error(row, name, "count-exceeds-trainees",
-                             f"{t.label('outcomes', name)}为 {value}，大于{t.label('outcomes', 'trainees')} {trainees}；"
+                             f"{t.label('outcomes', name)}为 {value} 人，多于{t.label('outcomes', 'trainees')} {trainees} 人；"
                              f"这些人都在培训人数之内，应不大于 {trainees}。")
 
 
@@ -228,9 +235,9 @@ def brand_tiers(t: Tables, today: date) -> Iterator[Issue]:
         level = region.text("level") if region else None
         if tier in TIERS and level in TIERS and tier != level:
             yield _error(row, "tier", "tier-region-mismatch",
-                         f"品牌层级为“{t.enum('brands', 'tier', tier)}”，但发布地区 {t.region_name(code)} 是"
-                         f"“{t.enum('regions', 'level', level)}”级；品牌层级应与发布地区的层级一致"
-                         f"（应为 {t.enum('brands', 'tier', level)}），或请核对发布地区代码。")
+                         f"品牌层级为“{t.enum('brands', 'tier', tier)}”，但发布地区 {t.region_name(code)} 属于"
+                         f"{t.plain('regions', 'level', level)}；品牌由同级人社部门公布，层级应为"
+                         f"“{t.enum('brands', 'tier', level)}”，或请核对发布地区代码。")
 
 
 def brands_after_institution_status(t: Tables, today: date) -> Iterator[Issue]:
@@ -244,8 +251,8 @@ def brands_after_institution_status(t: Tables, today: date) -> Iterator[Issue]:
         status, since = institution.text("status"), institution.day("status_date")
         if status in INACTIVE and since is not None and published > since:
             yield _error(row, "published_date", "brand-after-institution-status",
-                         f"公布日期 {published} 晚于培训机构“{institution.text('institution_id')}”于 {since} "
-                         f"{t.enum('institutions', 'status', status)}的日期；被暂停或移出的机构不能再新增品牌。")
+                         f"公布日期 {published} 晚于培训机构“{institution.text('institution_id')}”的状态日期 {since}"
+                         f"（状态：{t.plain('institutions', 'status', status)}）；被暂停或移出的机构此后不能再公布新的品牌。")
 
 
 def occupation_names(t: Tables, today: date) -> Iterator[Issue]:
@@ -286,10 +293,10 @@ def _recommended_tier(t: Tables, brand: Row, source: Row) -> str | None:
         return None
     expected = NEXT_LOWER.get(tier)
     if expected is None:
-        return f"：{t.enum('brands', 'tier', tier)}是最低一级，不由其他品牌推荐而来，推荐来源应留空。"
+        return f"：{t.plain('brands', 'tier', tier)}是最低一级，不由其他品牌推荐而来，推荐来源应留空。"
     if source_tier != expected:
-        return (f"是 {t.enum('brands', 'tier', source_tier)} 品牌；{t.enum('brands', 'tier', tier)}品牌应从下一级"
-                f"（{t.enum('brands', 'tier', expected)}）品牌中遴选。")
+        return (f"是{t.plain('brands', 'tier', source_tier)}品牌；{t.plain('brands', 'tier', tier)}品牌应从下一级"
+                f"（{t.plain('brands', 'tier', expected)}）品牌中遴选。")
     return None
 
 
@@ -303,10 +310,14 @@ def _recommended_institution(t: Tables, brand: Row, source: Row) -> str | None:
 def _recommended_occupation(t: Tables, brand: Row, source: Row) -> str | None:
     if "occupation_code" in brand.reported or "occupation_code" in source.reported:
         return None
+    def shown(row: Row) -> str | None:
+        return " ".join(filter(None, (row.text("occupation_code"), row.text("occupation_name")))) or None
+
     mine, theirs = brand.text("occupation_code"), source.text("occupation_code")
     if not (mine and theirs):  # a code is blank: compare the names instead
         mine, theirs = brand.text("occupation_name"), source.text("occupation_name")
     if mine and theirs and mine != theirs:
+        mine, theirs = shown(brand), shown(source)
         return f"的职业是“{theirs}”，本品牌是“{mine}”；推荐遴选的应是同一职业（工种）的培训项目。"
     return None
 
@@ -414,15 +425,15 @@ def criteria_scopes(t: Tables, today: date) -> Iterator[Issue]:
         level = region.text("level") if region else None
         if tier in TIERS and level in TIERS and TIERS.index(level) > TIERS.index(tier):
             yield _error(row, "tier", "criteria-scope-below-tier",
-                         f"适用地区 {t.region_name(code or '')} 是“{t.enum('regions', 'level', level)}”级，不能设定"
-                         f"“{t.enum('criteria', 'tier', tier)}”品牌的标准；只能设定本级或下级品牌的标准。")
+                         f"适用地区 {t.region_name(code or '')} 属于{t.plain('regions', 'level', level)}，不能设定"
+                         f"“{t.enum('criteria', 'tier', tier)}”品牌的标准；一个地区只能设定本级或下级品牌的标准。")
 
 
 def criteria_verdicts(t: Tables, today: date) -> Iterator[Issue]:
     """Seed 000's performance criteria on the evaluated year. Falling short is a warning,
     not an error: a department may list a brand on grounds the figures don't show, but
     staff should look before publishing."""
-    book = CriteriaBook(_criteria_rows(t), t.parent_of)
+    book = CriteriaBook(_criteria_rows(t), t.parent_of, category_labels=t.labels("brands", "key_support_category"))
     for row in t.get("brands"):
         brand_id, tier, code = row.text("brand_id"), row.text("tier"), row.text("region_code")
         published_year, key_support = row.integer("published_year"), row.flag("key_support")
@@ -436,7 +447,7 @@ def criteria_verdicts(t: Tables, today: date) -> Iterator[Issue]:
             key_support_category=row.text("key_support_category"), book=book)
         if assessment.verdict != "does_not_meet" or assessment.criteria is None:
             continue
-        basis = f"{t.enum('brands', 'tier', tier)}品牌标准（{assessment.criteria.document_no}）"
+        basis = f"{t.plain('brands', 'tier', tier)}品牌标准（{assessment.criteria.document_no}）"
         relaxed = "本品牌为重点扶持，但也不符合重点扶持的放宽条件；" if key_support else ""
         yield _warning(row, "brand_id", "criteria-not-met",
                        f"品牌“{brand_id}”按{basis}评价，{relaxed}{assessment.reason}请核对{year}年的培训成效。")

@@ -43,6 +43,12 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     return _make
 
 
+def unfreeze(project: Path) -> Path:
+    """Drop the frozen editions, for tests that rewrite history on purpose (names, old figures)."""
+    shutil.rmtree(project / "datasets" / "editions", ignore_errors=True)
+    return project
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

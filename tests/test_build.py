@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from build import cli
 from skillbrands.pipeline import BuildError, build_site
+from conftest import unfreeze
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
@@ -38,11 +39,17 @@ def test_page_set(built: Path) -> None:
     institutions = {f"institutions/{i}" for i in ("bt-school", "cf-care-center", "cf-cook-school")}
     # every region with brands in its subtree; none for regions without
     regions = {f"regions/{c}" for c in ("150000", "150200", "150203", "150400", "150402")}
-    expected = {".", "brands", "institutions", "regions", "exits", "data", "about"} | brands | institutions | regions
+    releases = {"releases", "releases/2022", "releases/2023"}
+    expected = ({".", "brands", "institutions", "regions", "exits", "data", "about"}
+                | brands | institutions | regions | releases)
     assert pages == expected
     data = {p.name for p in (built / "data").iterdir()}
-    assert data == {"index.html", "datapackage.json"} | {
+    assert data == {"index.html", "datapackage.json", "releases"} | {
         f"{name}.{ext}" for name in ("brands", "institutions", "outcomes", "exits") for ext in ("csv", "json")}
+    for year in ("2022", "2023"):
+        assert {p.name for p in (built / "data" / "releases" / year).iterdir()} == {"SHA256SUMS"} | {
+            f"{name}.{ext}" for name in ("brands", "outcomes", "exits", "institutions", "changes")
+            for ext in ("csv", "json")}
 
 
 def test_every_link_resolves_relatively(built: Path) -> None:
@@ -140,7 +147,7 @@ def test_data_page_documents_every_column(built: Path) -> None:
 
 
 def test_markup_in_data_and_content_is_escaped(make_project) -> None:
-    project = make_project("markup_names")
+    project = unfreeze(make_project("markup_names"))  # changes names that frozen editions published
     build_site(project, project / "output")
     out = project / "output"
     brand = (out / "brands" / "nm-weld" / "index.html").read_text(encoding="utf-8")

@@ -210,7 +210,7 @@ def test_fixture_bytes_are_exact() -> None:
         return (SITES / name / "datasets" / file).read_bytes()
 
     for path in (SITES / "minimal").rglob("*"):
-        if path.is_file():
+        if path.is_file() and "editions" not in path.parts:  # frozen editions are published CSV (BOM, CRLF)
             raw = path.read_bytes()
             assert b"\r" not in raw and not raw.startswith(b"\xef\xbb\xbf"), path
             raw.decode("utf-8")

@@ -1,0 +1,272 @@
+"""Yearly editions: the directory as it stood on each release date, frozen once published.
+
+An edition is a pure function of the data and a release row: the brands published on
+or before its date and not yet exited, their figures up to the year before, the
+exits so far, and each institution's status as of that date. `freeze` writes an
+edition's files into `datasets/editions/<year>/` with a SHA256SUMS manifest; from then
+on every build recomputes the edition and fails, naming the source row, if committed
+data would change what was published.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from .export import csv_bytes, dump_json, json_value, metadata
+from .issues import Issue
+from .model import Brand, Directory, Institution
+
+FROZEN_DIR = "datasets/editions"
+SUMS = "SHA256SUMS"
+TOP_CHANGES = 10
+
+# (file, key columns, columns): the tables of an edition and what identifies a row
+BRAND_COLUMNS = ["brand_id", "name", "institution_id", "institution_name", "occupation_code", "occupation_name",
+                 "tier", "region_code", "region_name", "focus_area", "key_support", "key_support_category",
+                 "recommended_from", "published_year", "published_date", "document_no"]
+OUTCOME_COLUMNS = ["brand_id", "year", "trainees", "passed", "employed", "subsidised_key_group", "order_based",
+                   "pass_rate", "employment_rate"]
+EXIT_COLUMNS = ["brand_id", "name", "exit_date", "reason", "detail", "document_no"]
+INSTITUTION_COLUMNS = ["institution_id", "name", "credit_code", "kind", "region_code", "status", "status_date",
+                       "status_reason"]
+CHANGE_COLUMNS = ["change", "id", "name", "before", "after", "detail"]
+TABLES: dict[str, tuple[tuple[str, ...], list[str]]] = {
+    "brands": (("brand_id",), BRAND_COLUMNS),
+    "outcomes": (("brand_id", "year"), OUTCOME_COLUMNS),
+    "exits": (("brand_id",), EXIT_COLUMNS),
+    "institutions": (("institution_id",), INSTITUTION_COLUMNS),
+    "changes": (("change", "id"), CHANGE_COLUMNS),
+}
+CHANGE_LABELS = {"added": "新增品牌", "exited": "退出品牌", "institution_status": "机构状态变化",
+                 "employment_rate": "就业率变化"}
+
+
+@dataclass(frozen=True)
+class Release:
+    year: int
+    published_date: date
+    document_no: str
+    title: str
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class Edition:
+    release: Release
+    previous: Release | None
+    brands: tuple[Brand, ...]  # listed on the release date
+    exited: tuple[Brand, ...]  # exits on or before the release date, newest first
+    institutions: tuple[tuple[Institution, str, date | None, str | None], ...]  # with status as of the date
+    tables: Mapping[str, list[list[Any]]]  # file name -> rows (typed values), in TABLES' column order
+
+    @property
+    def year(self) -> int:
+        return self.release.year
+
+    def changes(self, kind: str) -> list[list[Any]]:
+        return [row for row in self.tables["changes"] if row[0] == kind]
+
+
+def releases_from(rows: list[dict[str, Any]]) -> list[Release]:
+    return sorted((Release(r["year"], r["published_date"], r["document_no"], r["title"], r.get("notes"))
+                   for r in rows), key=lambda r: r.year)
+
+
+def compute_editions(directory: Directory, releases: list[Release]) -> list[Edition]:
+    editions: list[Edition] = []
+    for index, release in enumerate(releases):
+        previous = releases[index - 1] if index else None
+        editions.append(_edition(directory, release, previous))
+    return editions
+
+
+def _status_on(institution: Institution, when: date) -> tuple[str, date | None, str | None]:
+    """An institution's status as of a date: a later change had not happened yet."""
+    if institution.status != "active" and institution.status_date and institution.status_date <= when:
+        return institution.status, institution.status_date, institution.status_reason
+    return "active", None, None
+
+
+def _listed_on(directory: Directory, when: date) -> list[Brand]:
+    return [b for b in directory.brands.values()
+            if b.published_date <= when and not (b.exit and b.exit.exit_date <= when)]
+
+
+def _edition(directory: Directory, release: Release, previous: Release | None) -> Edition:
+    when = release.published_date
+    brands = _listed_on(directory, when)
+    exited = sorted((b for b in directory.brands.values() if b.exit and b.exit.exit_date <= when),
+                    key=lambda b: (b.exit.exit_date, b.brand_id), reverse=True)  # type: ignore[union-attr]
+    last_year = release.year - 1  # figures published in year Y are those of Y-1 and before
+    involved = sorted({b.institution.institution_id for b in brands})
+    institutions = tuple((directory.institutions[i], *_status_on(directory.institutions[i], when)) for i in involved)
+
+    tables: dict[str, list[list[Any]]] = {
+        "brands": [[b.brand_id, b.name, b.institution.institution_id, b.institution.name, b.occupation_code,
+                    b.occupation_name, b.tier, b.region.code, b.region.name, b.focus_area, b.key_support,
+                    b.key_support_category, b.recommended_from, b.published_year, b.published_date, b.document_no]
+                   for b in brands],
+        "outcomes": [[b.brand_id, o.year, o.trainees, o.passed, o.employed, o.subsidised_key_group, o.order_based,
+                      o.pass_rate, o.employment_rate] for b in brands for o in b.outcomes if o.year <= last_year],
+        "exits": [[b.brand_id, b.name, b.exit.exit_date, b.exit.reason, b.exit.detail, b.exit.document_no]  # type: ignore[union-attr]
+                  for b in exited],
+        "institutions": [[i.institution_id, i.name, i.credit_code, i.kind, i.region.code, status, status_date, reason]
+                         for i, status, status_date, reason in institutions],
+    }
+    tables["changes"] = _changes(directory, release, previous, brands, exited) if previous else []
+    return Edition(release, previous, tuple(brands), tuple(exited), institutions, tables)
+
+
+def _changes(directory: Directory, release: Release, previous: Release, brands: list[Brand],
+             exited: list[Brand]) -> list[list[Any]]:
+    """What changed since the previous edition: added, exited, institution status, employment rates."""
+    before = {b.brand_id for b in _listed_on(directory, previous.published_date)}
+    now = {b.brand_id for b in brands}
+    rows: list[list[Any]] = []
+    for b in brands:
+        if b.brand_id not in before:
+            rows.append(["added", b.brand_id, b.name, None, "listed",
+                         f"{b.region.name}{directory.label('brands', 'tier', b.tier)}，{b.document_no}"])
+    for b in reversed(exited):
+        if b.exit.exit_date > previous.published_date:  # type: ignore[union-attr]
+            rows.append(["exited", b.brand_id, b.name, "listed", "exited",
+                         f"{b.exit.exit_date.isoformat()} {directory.label('exits', 'reason', b.exit.reason)}，"  # type: ignore[union-attr]
+                         f"{b.exit.document_no}"])  # type: ignore[union-attr]
+    for institution in directory.institutions.values():
+        old = _status_on(institution, previous.published_date)[0]
+        new, when, reason = _status_on(institution, release.published_date)
+        if old != new:
+            rows.append(["institution_status", institution.institution_id, institution.name, old, new,
+                         f"{when.isoformat() if when else ''} {reason or ''}".strip()])
+    moves = []
+    for b in brands:
+        if b.brand_id not in now & before:
+            continue
+        old_rate = _rate_in(b, release.year - 2)
+        new_rate = _rate_in(b, release.year - 1)
+        if old_rate is not None and new_rate is not None:
+            moves.append((abs(new_rate - old_rate), b, old_rate, new_rate))
+    moves.sort(key=lambda m: (-m[0], m[1].brand_id))
+    for _, b, old_rate, new_rate in moves[:TOP_CHANGES]:
+        rows.append(["employment_rate", b.brand_id, b.name, round(old_rate, 4), round(new_rate, 4),
+                     f"{release.year - 2}年 {old_rate * 100:.1f}% → {release.year - 1}年 {new_rate * 100:.1f}%"])
+    return rows
+
+
+def _rate_in(brand: Brand, year: int) -> float | None:
+    return next((o.employment_rate for o in brand.outcomes if o.year == year), None)
+
+
+# -- files -------------------------------------------------------------------------
+
+def edition_csv(edition: Edition) -> dict[str, bytes]:
+    """The edition's CSV files, byte for byte as frozen and published."""
+    return {f"{name}.csv": csv_bytes(columns, edition.tables[name]) for name, (_, columns) in TABLES.items()}
+
+
+def sums_file(files: Mapping[str, bytes]) -> bytes:
+    """sha256sum's format, so `sha256sum -c SHA256SUMS` verifies a download."""
+    lines = [f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())]
+    return "".join(lines).encode("ascii")
+
+
+def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str, bytes]]:
+    """/data/releases/<year>/: each table as CSV and JSON, changes, and SHA256SUMS."""
+    files = dict(edition_csv(edition))
+    meta = metadata(directory)
+    release = edition.release
+    for name, (_, columns) in TABLES.items():
+        files[f"{name}.json"] = dump_json({
+            **meta, "edition": release.year, "published_date": release.published_date.isoformat(),
+            "document_no": release.document_no, "table": name,
+            "rows": [{c: json_value(v) for c, v in zip(columns, row)} for row in edition.tables[name]],
+        })
+    files[SUMS] = sums_file(files)
+    for name in sorted(files):
+        yield f"data/releases/{release.year}/{name}", files[name]
+
+
+def freeze(project: Path, edition: Edition) -> Path:
+    """Write the edition's CSV files and their SHA256SUMS into datasets/editions/<year>/."""
+    folder = project / FROZEN_DIR / str(edition.year)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = edition_csv(edition)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    (folder / SUMS).write_bytes(sums_file(files))
+    return folder
+
+
+def frozen_years(project: Path) -> set[int]:
+    folder = project / FROZEN_DIR
+    return {int(p.name) for p in folder.iterdir() if p.name.isdigit()} if folder.is_dir() else set()
+
+
+def check_frozen(project: Path, edition: Edition, locate: Callable[[str, tuple[str, ...]], int | None]) -> list[Issue]:
+    """Compare a frozen edition with the one today's data produce; one issue per changed row.
+
+    `locate(resource, key)` gives the spreadsheet row of a source row (brands by id,
+    outcomes by (brand_id, year) …) so staff see which committed row changed history.
+    """
+    year = edition.year
+    folder = project / FROZEN_DIR / str(year)
+    relfolder = f"{FROZEN_DIR}/{year}"
+    if not folder.is_dir():
+        return []
+    issues: list[Issue] = []
+    stored = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name != SUMS}
+    sums = folder / SUMS
+    if not sums.is_file() or sums.read_bytes() != sums_file(stored):
+        issues.append(Issue(f"{relfolder}/{SUMS}", None, None, "edition-tampered", "error",
+                            f"{year}年度版本的冻结文件与 {SUMS} 不符：冻结后的文件被改动过。已公布的版本不能修改。"))
+        return issues
+    current = edition_csv(edition)
+    for name, (keys, columns) in TABLES.items():
+        filename = f"{name}.csv"
+        if stored.get(filename) == current[filename]:
+            continue
+        old = _rows_by_key(stored.get(filename, b""), keys)
+        new = _rows_by_key(current[filename], keys)
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) == new.get(key):
+                continue
+            issues.append(_changed_row(year, name, key, old.get(key), new.get(key), columns, locate, relfolder))
+    return issues
+
+
+def _rows_by_key(data: bytes, keys: tuple[str, ...]) -> dict[tuple[str, ...], dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+    return {tuple(row[k] for k in keys): row for row in reader}
+
+
+#: edition columns that are not a column of the source row (joined or computed)
+_DERIVED = {"institution_name", "region_name", "pass_rate", "employment_rate"}
+_SOURCE = {"brands": "brands", "outcomes": "outcomes", "exits": "exits", "institutions": "institutions"}
+
+
+def _changed_row(year, name, key, old, new, columns, locate, relfolder) -> Issue:
+    shown = "、".join(key)
+    title = f"{year}年度版本（已冻结）"
+    if old is None:
+        what = f"会在{title}的 {name}.csv 中增加一行（{shown}）"
+    elif new is None:
+        what = f"会使{title}的 {name}.csv 中的一行（{shown}）消失"
+    else:
+        diffs = [f"{c} 由“{old[c]}”变为“{new.get(c, '')}”" for c in columns if old.get(c) != new.get(c)]
+        what = f"会改变{title}中 {name}.csv 的一行（{shown}）：{'；'.join(diffs)}"
+    message = (f"这次提交的数据{what}。已公布的版本不能修改：请撤销这处改动；"
+               f"如确需更正历史版本，须经批准后删除 {relfolder}/ 并重新冻结。")
+    resource = _SOURCE.get(name)
+    row = locate(resource, key) if resource else None
+    if resource and row is not None:
+        changed = [c for c in columns if old and new and old.get(c) != new.get(c) and c not in _DERIVED]
+        return Issue(f"datasets/{resource}.csv", row, changed[0] if changed else None, "edition-changed", "error",
+                     message)
+    return Issue(f"{relfolder}/{name}.csv", None, None, "edition-changed", "error", message)
+
