@@ -109,14 +109,15 @@ def build(project: Path, out: Path | None, fmt: str, today) -> None:
     default=None,
     help="另存一份 CSV（UTF-8 带 BOM，可用 Excel 打开），每个到期品牌一行。",
 )
-def review(project: Path, year: int, fmt: str, csv_path: Path | None) -> None:
+@today_option
+def review(project: Path, year: int, fmt: str, csv_path: Path | None, today) -> None:
     """三年评估：列出该年度到期评估的品牌、三年数据和建议结论。"""
     from skillbrands.model import build_directory
     from skillbrands.review import review as review_brands
     from skillbrands.review import review_csv, review_records, review_text
     from skillbrands.validate import load_package
 
-    loaded = load_package(project)
+    loaded = load_package(project, today.date() if today else None)
     if not loaded.ok:
         print_issues(loaded.issues, fmt)
         click.echo("数据有错误，请先改正后再进行评估。", err=True)

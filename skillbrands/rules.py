@@ -14,6 +14,7 @@ exits.csv, so listing the same brand_id again is a duplicate-id error.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -33,9 +34,10 @@ NEXT_LOWER = {"province": "prefecture", "prefecture": "county"}
 COUNTS = ("passed", "employed", "subsidised_key_group", "order_based")
 INACTIVE = ("suspended", "removed")
 _WHOLE_ROW = "*"
+_NONE: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One typed row with where it came from; cells already reported as errors read as None."""
 
@@ -45,10 +47,12 @@ class Row:
     reported: frozenset[str]  # fields with an error already; _WHOLE_ROW = the row is broken
 
     def _get(self, name: str, kind: type | tuple[type, ...]) -> Any:
-        if name in self.reported or _WHOLE_ROW in self.reported:
+        if self.reported and (name in self.reported or _WHOLE_ROW in self.reported):
             return None
         value = self.values.get(name)
-        if kind is int and isinstance(value, bool):
+        if value is None or type(value) is kind:  # the common case, first
+            return value
+        if isinstance(value, bool) and kind is not bool:
             return None  # bool is an int to Python, never to us
         return value if isinstance(value, kind) else None
 
@@ -67,7 +71,7 @@ class Row:
 
     def numeric(self, name: str) -> int | float | Decimal | None:
         value = self._get(name, (int, float, Decimal))
-        return None if isinstance(value, bool) else value
+        return None if value is None or not math.isfinite(value) else value
 
     def blank(self, name: str) -> bool:
         """Really left empty (not a bad value read as None)."""
@@ -79,7 +83,7 @@ class Tables:
     """The rows of every readable resource, indexed by key (first row wins on duplicates)."""
 
     def __init__(self, loaded: "Loaded"):
-        resources = {r["name"]: r for r in loaded.descriptor.get("resources", [])}
+        resources = {r.get("name"): r for r in loaded.descriptor.get("resources", [])}
         reported: dict[tuple[str, int], set[str]] = defaultdict(set)
         for issue in loaded.issues:
             if issue.severity == "error" and issue.row is not None:
@@ -88,7 +92,7 @@ class Tables:
         self.rows: dict[str, list[Row]] = {}
         for name, rows in loaded.tables.items():
             path = f"datasets/{resources[name]['path']}"
-            self.rows[name] = [Row(path, number, values, frozenset(reported.get((path, number), ())))
+            self.rows[name] = [Row(path, number, values, frozenset(reported.get((path, number), _NONE)))
                                for values, number in zip(rows, loaded.row_numbers.get(name, []))]
         self.regions = self._index("regions", "code")
         self.institutions = self._index("institutions", "institution_id")
@@ -309,17 +313,18 @@ def _recommended_institution(t: Tables, brand: Row, source: Row) -> str | None:
 
 def _recommended_occupation(t: Tables, brand: Row, source: Row) -> str | None:
     if "occupation_code" in brand.reported or "occupation_code" in source.reported:
-        return None
-    def shown(row: Row) -> str | None:
-        return " ".join(filter(None, (row.text("occupation_code"), row.text("occupation_name")))) or None
-
+        return None  # a bad code is not a blank one: don't fall back to the names
     mine, theirs = brand.text("occupation_code"), source.text("occupation_code")
     if not (mine and theirs):  # a code is blank: compare the names instead
         mine, theirs = brand.text("occupation_name"), source.text("occupation_name")
     if mine and theirs and mine != theirs:
-        mine, theirs = shown(brand), shown(source)
+        mine, theirs = _occupation(brand), _occupation(source)
         return f"的职业是“{theirs}”，本品牌是“{mine}”；推荐遴选的应是同一职业（工种）的培训项目。"
     return None
+
+
+def _occupation(row: Row) -> str:
+    return " ".join(filter(None, (row.text("occupation_code"), row.text("occupation_name"))))
 
 
 def _recommended_region(t: Tables, brand: Row, source: Row) -> str | None:

@@ -315,3 +315,10 @@ def test_cli_unwritable_csv_is_an_error_not_a_traceback(project: Path, tmp_path:
     result = invoke("review", "--year", "2025", "--project", str(project), "--csv", str(tmp_path / "no" / "r.csv"))
     assert result.exit_code == 1
     assert "无法写入" in result.output
+
+
+def test_cli_today_is_the_reference_date_for_validation(project: Path) -> None:
+    # the case publishes brands in 2022: "in the future" as seen from 2021-12-31
+    result = invoke("review", "--year", "2025", "--today", "2021-12-31", "--project", str(project))
+    assert result.exit_code == 1 and "future-date" in result.stdout
+    assert invoke("review", "--year", "2025", "--today", "2026-01-01", "--project", str(project)).exit_code == 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -182,7 +183,7 @@ def test_rules_never_raise_on_damaged_rows(make_project) -> None:
     loaded = load_package(make_project(), today=TODAY)
     assert check_rules(loaded, TODAY) == []
     pristine = {name: [dict(row) for row in rows] for name, rows in loaded.tables.items()}
-    for filler in (None, "", "x", "2023-01-01", 0, -1, True, 10**9):
+    for filler in (None, "", "x", "2023-01-01", 0, -1, True, 10**9, Decimal("NaN"), float("inf")):
         loaded.tables = {name: [{key: filler for key in row} for row in rows] for name, rows in pristine.items()}
         check_rules(loaded, TODAY)
     for missing in pristine:
