@@ -44,8 +44,10 @@ def load_content(project: Path) -> tuple[list[ContentPage], list[Issue]]:
         def problem(message: str) -> None:
             issues.append(Issue(relpath, None, None, "content-invalid", "error", message))
 
-        if path.is_symlink() or not path.is_file():
-            problem(f"{relpath} 不是普通文件（符号链接或目录），不会发布。")
+        if path.is_symlink():
+            continue  # reported by pipeline.check_paths, never followed
+        if not path.is_file():
+            problem(f"{relpath} 是目录，不是 Markdown 文件。")
             continue
         slug = path.stem
         if not _SLUG.fullmatch(slug):

@@ -84,6 +84,11 @@ CODES: dict[str, str] = {
     "edition-changed": "改动会改变已冻结的年度版本",
     "edition-tampered": "已冻结版本的文件被改动",
     "edition-not-frozen": "已公布的年度版本尚未冻结",
+    # personal information must never be published
+    "personal-id-number": "含有居民身份证号",
+    "personal-mobile-number": "含有个人手机号码",
+    "personal-bank-card": "含有像银行卡号的号码",
+    "unsafe-path": "符号链接或越出项目目录的路径",
 }
 
 

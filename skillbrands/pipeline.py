@@ -6,6 +6,7 @@ staging folder that replaces the published site only when every stage has passed
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -63,7 +64,7 @@ def prepare(project: Path, today: date | None = None) -> Prepared:
     today = today or reference_date()
     loaded = load_package(project, today)
     content, content_issues = load_content(project)
-    prepared = Prepared(issues=loaded.issues + content_issues, content=content)
+    prepared = Prepared(issues=loaded.issues + content_issues + check_paths(project), content=content)
     if not has_errors(loaded.issues):
         directory = build_directory(loaded.descriptor, loaded.tables)
         prepared.directory = directory
@@ -96,6 +97,26 @@ def _locator(loaded: Loaded):
         return index[resource].get(tuple(key))
 
     return locate
+
+
+def check_paths(project: Path) -> list[Issue]:
+    """Symlinks in content/ or site_templates/ could pull files from anywhere into the site."""
+    issues = []
+    for folder in ("content", "site_templates"):
+        root = project / folder
+        if root.is_symlink():
+            issues.append(Issue(folder, None, None, "unsafe-path", "error",
+                                f"{folder}/ 是符号链接；为安全起见，它必须是项目中的普通目录。"))
+            continue
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_symlink():
+                relpath = path.relative_to(project).as_posix()
+                issues.append(Issue(relpath, None, None, "unsafe-path", "error",
+                                    f"{relpath} 是符号链接（指向 {os.readlink(path)}）；为免把项目以外的文件发布出去，"
+                                    "这里不允许符号链接，请换成普通文件。"))
+    return issues
 
 
 def check_project(project: Path, today: date | None = None) -> list[Issue]:

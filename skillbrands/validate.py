@@ -21,6 +21,7 @@ from frictionless import FrictionlessException, Resource, Schema
 from .cells import FieldSpec, normalise_table
 from .issues import Issue, sort_key
 from .keys import check_keys
+from .privacy import scan_personal_data
 from .read import RawTable, read_table
 from .rules import check_rules
 
@@ -115,6 +116,7 @@ def _load_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> N
     key_fields |= set(schema.get("primaryKey", []))
     specs = [FieldSpec.from_descriptor(f, key_fields) for f in schema["fields"]]
     loaded.issues.extend(normalise_table(raw, specs, relpath))
+    loaded.issues.extend(scan_personal_data(raw, schema["fields"], relpath))
     rows, issues = _frictionless(raw, schema, relpath)
     loaded.issues.extend(issues)
     loaded.tables[resource["name"]] = rows
