@@ -25,18 +25,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from skillbrands import pipeline, publish, validate  # noqa: E402
 
-#: (module, function name, label): the parts of prepare() and of publish we time
+#: (module, function names to try in order, label): the parts of prepare() and of
+#: publish we time. Only calls made in this process are seen, so for work that the
+#: build shares out to worker processes we time the call that hands it out.
 PARTS = (
-    (validate, "read_table", "read"),
-    (validate, "normalise_table", "tidy"),
-    (validate, "_frictionless", "frictionless"),
-    (validate, "check_keys", "keys"),
-    (validate, "check_rules", "rules"),
-    (pipeline, "load_content", "content"),
-    (pipeline, "build_directory", "model"),
-    (pipeline, "compute_editions", "editions"),
-    (pipeline, "check_frozen", "frozen"),
-    (publish, "_exchange", "swap"),
+    (validate, ("read_descriptor",), "descriptor"),
+    (validate, ("read_table",), "read"),
+    (validate, ("normalise_table",), "tidy"),
+    (validate, ("scan_personal_data",), "privacy"),
+    (validate, ("_type_check", "_frictionless"), "frictionless"),
+    (validate, ("check_keys",), "keys"),
+    (validate, ("check_rules",), "rules"),
+    (pipeline, ("load_content",), "content"),
+    (pipeline, ("build_directory",), "model"),
+    (pipeline, ("compute_editions",), "editions"),
+    (pipeline, ("check_frozen",), "frozen"),
+    (publish, ("_exchange",), "swap"),
 )
 
 
@@ -53,11 +57,12 @@ def instrument() -> tuple[dict[str, float], dict[str, int], dict[str, float], li
     high_water: dict[str, float] = {}
     unpatched: list[str] = []
 
-    for module, name, label in PARTS:
-        original = getattr(module, name, None)
-        if original is None:
-            unpatched.append(f"{module.__name__}.{name}")
+    for module, names, label in PARTS:
+        name = next((n for n in names if hasattr(module, n)), None)
+        if name is None:
+            unpatched.append(f"{module.__name__}.{names[0]}")
             continue
+        original = getattr(module, name)
 
         def timed(*args, __original=original, __label=label, **kwargs):
             began = time.perf_counter()
@@ -65,8 +70,11 @@ def instrument() -> tuple[dict[str, float], dict[str, int], dict[str, float], li
                 result = __original(*args, **kwargs)
             finally:
                 parts[__label] += time.perf_counter() - began
-            if __label == "frictionless" and len(args) >= 3:
-                rows[str(args[2])] = len(result[0])  # (typed rows, issues) for relpath args[2]
+            if __label == "frictionless":
+                if isinstance(result, dict):  # _type_check: name -> (typed rows, issues)
+                    rows.update({name: len(typed) for name, (typed, _) in result.items()})
+                elif len(args) >= 3:  # _frictionless(raw, schema, relpath): (typed rows, issues)
+                    rows[str(args[2])] = rows.get(str(args[2]), 0) + len(result[0])
             return result
 
         setattr(module, name, timed)

@@ -24,6 +24,7 @@ def check_keys(
             continue
         relpath = f"datasets/{resource['path']}"
         schema = resource["schema"]
+        issues += _duplicates(schema, tables[name], row_numbers[name], relpath)
         issues += _casefold_duplicates(schema, tables[name], row_numbers[name], relpath)
         for fk in schema.get("foreignKeys", []):
             target = fk["reference"]["resource"] or name
@@ -31,6 +32,26 @@ def check_keys(
                 continue  # the target file is unreadable or empty: already reported there
             issues += _foreign_key(fk, tables[name], row_numbers[name], tables[target],
                                    relpath, resources[target])
+    return issues
+
+
+def _duplicates(schema, rows, numbers, relpath) -> list[Issue]:
+    """The primary key, unique across the whole table (every later copy is reported)."""
+    keys = schema.get("primaryKey", [])
+    if not keys:
+        return []
+    first: dict[tuple[Any, ...], int] = {}
+    issues = []
+    for row, number in zip(rows, numbers):
+        value = tuple(row.get(k) for k in keys)
+        if any(v is None for v in value):
+            continue  # an empty key cell is already reported as required
+        if value in first:
+            shown = "、".join(f"{k}={v}" for k, v in zip(keys, value))
+            issues.append(Issue(relpath, number, keys[0], "duplicate-id", "error",
+                                f"编号（{shown}）与第{first[value]}行重复；每个编号只能出现一次。"))
+        else:
+            first[value] = number
     return issues
 
 

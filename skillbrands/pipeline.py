@@ -20,8 +20,8 @@ from .export import downloads, export_downloads
 from .issues import Issue, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
-from .render import make_environment, plan_pages, render_pages
-from .validate import Loaded, load_package, reference_date
+from .render import make_environment, plan_pages, write_pages
+from .validate import Loaded, load_package, reference_date, workers
 
 
 class BuildError(Exception):
@@ -152,8 +152,8 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
             with clock("render"):
                 listing = [{"name": s.name, "title": s.title, "description": s.description, "columns": s.columns}
                            for s in specs]
-                pages = plan_pages(directory, content, listing, prepared.editions, prepared.frozen)
-                result.pages = site.write_all(render_pages(env, directory, pages, content))
+                pages = list(plan_pages(directory, content, listing, prepared.editions, prepared.frozen))
+                result.pages = write_pages(site, env, directory, pages, content, workers())
             with clock("downloads"):
                 result.downloads = site.write_all(export_downloads(directory, specs))
                 for edition in prepared.editions:

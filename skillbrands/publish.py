@@ -41,6 +41,7 @@ class StagedSite:
     def __enter__(self) -> "StagedSite":
         self._check_target()
         remove_leftovers(self.target)
+        _made_dirs.clear()
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(self.staging, ignore_errors=True)
@@ -61,18 +62,23 @@ class StagedSite:
                 f"输出目录 {self.target} 已存在且不是本工具生成的网站（缺少 {MARKER}）；"
                 "为免覆盖其中的文件，请换一个输出目录或先手动清空它。")
 
-    def write(self, relpath: str, data: bytes) -> None:
+    def claim(self, relpath: str) -> Path:
+        """Reserve a path for writing (by this process or a worker); refuse collisions and escapes."""
         path = safe_join(self.staging, relpath)
         if relpath in self.written:
             raise PublishError(f"两个页面都要写入 {relpath}；请检查编号或 content/ 中的文件名是否冲突。")
         self.written.add(relpath)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        except OSError as error:
-            raise PublishError(_explain(error, self.parent)) from error
+        return path
+
+    def write(self, relpath: str, data: bytes) -> None:
+        write_file(self.claim(relpath), data, self.parent)
         self.files += 1
         self.bytes += len(data)
+
+    def count(self, files: int, size: int) -> None:
+        """Account for files that worker processes wrote into claimed paths."""
+        self.files += files
+        self.bytes += size
 
     def write_all(self, items: Iterable[tuple[str, bytes]]) -> int:
         count = 0
@@ -107,6 +113,20 @@ class StagedSite:
                 os.rename(self.staging, self.target)
         except OSError as error:
             raise PublishError(_explain(error, self.parent)) from error
+
+
+_made_dirs: set[Path] = set()
+
+
+def write_file(path: Path, data: bytes, folder: Path) -> None:
+    """Write one file of the site (parents created once per process); Chinese error on failure."""
+    try:
+        if path.parent not in _made_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _made_dirs.add(path.parent)
+        path.write_bytes(data)
+    except OSError as error:
+        raise PublishError(_explain(error, folder)) from error
 
 
 def safe_join(root: Path, relpath: str) -> Path:

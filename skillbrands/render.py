@@ -9,16 +9,18 @@ the build.
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .content import ContentPage
 from .editions import Edition
 from .model import TIERS, Brand, Directory
+from .publish import StagedSite, write_file
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str],
     )
 
 
-def render_pages(env: Environment, directory: Directory, pages: Iterator[Page],
+def render_pages(env: Environment, directory: Directory, pages: Iterable[Page],
                  nav: list[ContentPage]) -> Iterator[tuple[str, bytes]]:
     """Render each page as it comes: (output path, UTF-8 bytes)."""
     meta = directory.meta
@@ -153,3 +155,52 @@ def render_pages(env: Environment, directory: Directory, pages: Iterator[Page],
                 f"*{name}" if name == template.name else name for name in page.templates),
         )
         yield page.path, html.encode("utf-8")
+
+
+#: pages per worker task: enough to amortise a task, few enough to share out evenly
+CHUNK_PAGES = 2_000
+#: below this many pages, forking workers costs more than it saves
+PARALLEL_FROM = 5_000
+# What forked workers render: inherited copy-on-write, never pickled.
+_JOB: dict[str, Any] = {}
+
+
+def write_pages(site: StagedSite, env: Environment, directory: Directory, pages: list[Page],
+                nav: list[ContentPage], jobs: int) -> int:
+    """Render and write every page, in worker processes for large sites; return the count.
+
+    Paths are claimed here first (collisions and escapes fail before any work); workers
+    render ranges of pages and write them straight into the staging folder, so no
+    rendered page travels between processes or stays in memory.
+    """
+    paths = [site.claim(page.path) for page in pages]
+    if jobs <= 1 or len(pages) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        size = _write_range(env, directory, pages, nav, paths, site.parent)
+        site.count(len(pages), size)
+        return len(pages)
+    for page in pages[:1]:  # compile the templates once, before forking
+        env.select_template(list(page.templates))
+    _JOB.update(env=env, directory=directory, pages=pages, nav=nav, paths=paths, folder=site.parent)
+    try:
+        ranges = [(start, min(start + CHUNK_PAGES, len(pages))) for start in range(0, len(pages), CHUNK_PAGES)]
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            sizes = pool.map(_write_job_range, ranges, chunksize=1)
+    finally:
+        _JOB.clear()
+    site.count(len(pages), sum(sizes))
+    return len(pages)
+
+
+def _write_job_range(bounds: tuple[int, int]) -> int:
+    start, stop = bounds
+    job = _JOB
+    return _write_range(job["env"], job["directory"], job["pages"][start:stop], job["nav"],
+                        job["paths"][start:stop], job["folder"])
+
+
+def _write_range(env, directory, pages, nav, paths, folder) -> int:
+    size = 0
+    for (_, data), path in zip(render_pages(env, directory, pages, nav), paths):
+        write_file(path, data, folder)
+        size += len(data)
+    return size

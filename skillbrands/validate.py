@@ -9,6 +9,7 @@ tables (`keys.py`) are checked last, on those typed rows.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 from dataclasses import dataclass, field
@@ -57,8 +58,15 @@ def load_package(project: Path, today: date | None = None) -> Loaded:
     loaded = Loaded(descriptor=descriptor or {}, issues=issues)
     if descriptor is None:
         return loaded
+    raws: dict[str, tuple[RawTable, dict[str, Any], str]] = {}
     for resource in descriptor["resources"]:
-        _load_resource(project, resource, loaded)
+        raw = _read_resource(project, resource, loaded)
+        if raw is not None:
+            raws[resource["name"]] = (raw, resource["schema"], f"datasets/{resource['path']}")
+    for name, (rows, issues) in _type_check(raws).items():
+        loaded.tables[name] = rows
+        loaded.row_numbers[name] = list(raws[name][0].row_numbers)
+        loaded.issues.extend(issues)
     loaded.issues.extend(check_keys(descriptor, loaded.tables, loaded.row_numbers))
     loaded.issues.extend(check_rules(loaded, today or reference_date()))
     loaded.issues.sort(key=sort_key)
@@ -98,39 +106,87 @@ def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     return descriptor, []
 
 
-def _load_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> None:
+def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> RawTable | None:
+    """Read one CSV file, tidy its cells and look for personal data (all in this process)."""
     relpath = f"datasets/{resource['path']}"
     schema = resource["schema"]
     names = [f["name"] for f in schema["fields"]]
     if resource.get("skillbrands:optional") and not (project / relpath).exists():
         loaded.tables[resource["name"]] = []  # an optional table may be left out
         loaded.row_numbers[resource["name"]] = []
-        return
+        return None
     raw, issues = read_table(
         project / relpath, relpath, names, allow_empty=bool(resource.get("skillbrands:allowEmpty"))
     )
     loaded.issues.extend(issues)
     if raw is None:
-        return
+        return None
     key_fields = {name for fk in schema.get("foreignKeys", []) for name in fk["fields"]}
     key_fields |= set(schema.get("primaryKey", []))
     specs = [FieldSpec.from_descriptor(f, key_fields) for f in schema["fields"]]
     loaded.issues.extend(normalise_table(raw, specs, relpath))
     loaded.issues.extend(scan_personal_data(raw, schema["fields"], relpath))
-    rows, issues = _frictionless(raw, schema, relpath)
-    loaded.issues.extend(issues)
-    loaded.tables[resource["name"]] = rows
-    loaded.row_numbers[resource["name"]] = list(raw.row_numbers)
+    return raw
 
 
-def _frictionless(raw: RawTable, schema: dict[str, Any], relpath: str) -> tuple[list[Row], list[Issue]]:
-    """Type-check with frictionless; return typed rows and the issues it found.
+#: rows per frictionless task: large enough to amortise a task's start, small enough to share out
+CHUNK_ROWS = 50_000
+#: below this many rows in all, worker processes cost more than they save
+PARALLEL_FROM = 40_000
+# Tables to type-check, visible to forked workers without pickling them (copy-on-write).
+_PENDING: dict[str, tuple[RawTable, dict[str, Any], str]] = {}
 
-    Foreign keys are left to `keys.py` (which reports them at the referencing cell,
-    in Chinese, across tables we already hold in memory).
+
+def workers() -> int:
+    """Worker processes to use: the CPUs this process may run on (SKILLBRANDS_JOBS overrides)."""
+    forced = os.environ.get("SKILLBRANDS_JOBS", "").strip()
+    if forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[str, tuple[list[Row], list[Issue]]]:
+    """Run frictionless over every table, in row ranges shared among worker processes."""
+    tasks = [(name, start, min(start + CHUNK_ROWS, len(raw.rows)))
+             for name, (raw, _, _) in raws.items() for start in range(0, max(len(raw.rows), 1), CHUNK_ROWS)]
+    total = sum(len(raw.rows) for raw, _, _ in raws.values())
+    _PENDING.clear()
+    _PENDING.update(raws)
+    try:
+        jobs = workers()
+        if jobs > 1 and total >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            # biggest tasks first, so the last ones to finish are small
+            tasks.sort(key=lambda t: t[1] - t[2])
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                done = pool.map(_type_check_chunk, tasks, chunksize=1)
+        else:
+            done = [_type_check_chunk(task) for task in tasks]
+    finally:
+        _PENDING.clear()
+    out: dict[str, tuple[list[Row], list[Issue]]] = {name: ([], []) for name in raws}
+    for name, _, rows, issues in sorted(done, key=lambda d: (list(raws).index(d[0]), d[1])):
+        out[name][0].extend(rows)
+        out[name][1].extend(issues)
+    return out
+
+
+def _type_check_chunk(task: tuple[str, int, int]) -> tuple[str, int, list[Row], list[Issue]]:
+    name, start, stop = task
+    raw, schema, relpath = _PENDING[name]
+    rows, issues = _frictionless(raw, schema, relpath, start, stop)
+    return name, start, rows, issues
+
+
+def _frictionless(raw: RawTable, schema: dict[str, Any], relpath: str,
+                  start: int = 0, stop: int | None = None) -> tuple[list[Row], list[Issue]]:
+    """Type-check rows [start, stop) with frictionless; return typed rows and its issues.
+
+    Keys (primary and foreign) are left to `keys.py`, which sees every row of every
+    table at once and reports in Chinese at the offending cell.
     """
-    checked = {key: value for key, value in schema.items() if key != "foreignKeys"}
-    resource = Resource(data=[raw.names, *raw.rows], schema=Schema.from_descriptor(checked))
+    checked = {key: value for key, value in schema.items() if key not in ("foreignKeys", "primaryKey")}
+    chunk = raw.rows[start:stop]
+    resource = Resource(data=[raw.names, *chunk], schema=Schema.from_descriptor(checked))
     typed: list[Row] = []
     report = resource.validate(on_row=lambda row: typed.append(row.to_dict()), limit_errors=0)
     issues: list[Issue] = []
@@ -138,11 +194,11 @@ def _frictionless(raw: RawTable, schema: dict[str, Any], relpath: str) -> tuple[
     for error in report.tasks[0].errors if report.tasks else []:
         # frictionless numbers inline rows from the header = 1; map to the file's rows
         position = getattr(error, "row_number", None)
-        row = raw.row_numbers[position - 2] if position and position >= 2 else None
+        row = raw.row_numbers[start + position - 2] if position and position >= 2 else None
         name = getattr(error, "field_name", None)
         if row is not None and name is not None and (row, name) in raw.bad_cells:
             continue
-        issue = _translate(error, row, name, fields, schema, relpath, raw, position)
+        issue = _translate(error, row, name, fields, relpath)
         if issue is not None:
             issues.append(issue)
     return typed, issues
@@ -157,7 +213,7 @@ _TYPE_HINTS = {
 }
 
 
-def _translate(error, row, name, fields, schema, relpath, raw: RawTable, position) -> Issue | None:
+def _translate(error, row, name, fields, relpath) -> Issue | None:
     """Turn one frictionless error into our Issue, with a Chinese message."""
     cell = getattr(error, "cell", None)
     kind = error.type
@@ -185,18 +241,6 @@ def _translate(error, row, name, fields, schema, relpath, raw: RawTable, positio
         if constraint in ("maximum", "exclusiveMaximum"):
             return Issue(relpath, row, name, "above-maximum", "error", f"“{cell}”大于允许的最大值 {spec.get(constraint)}。")
         return Issue(relpath, row, name, "type-error", "error", f"“{cell}”不符合约束 {constraint}。")
-    if kind in ("primary-key", "unique-error"):
-        keys = schema.get("primaryKey", [])
-        if not keys or position is None or position - 2 >= len(raw.rows):
-            return None
-        values = raw.rows[position - 2]
-        shown = "、".join(f"{key}={values[raw.names.index(key)]}" for key in keys)
-        if any(values[raw.names.index(key)] is None for key in keys):
-            return None  # an empty key cell is already reported as required
-        first = re.search(r"position (\d+)", error.note or "")
-        earlier = int(first.group(1)) if first else 0
-        where = f"与第{raw.row_numbers[earlier - 2]}行重复" if 2 <= earlier < len(raw.rows) + 2 else "与前面的行重复"
-        return Issue(relpath, row, keys[0], "duplicate-id", "error", f"编号（{shown}）{where}；每个编号只能出现一次。")
     if kind == "blank-row":
         return None  # read.py reports and drops blank rows
     return Issue(relpath, row, name, "type-error", "error", f"数据校验未通过：{error.title}（{error.note}）。")

