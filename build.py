@@ -166,6 +166,31 @@ def freeze(project: Path, year: int, today) -> None:
     click.echo(f"已冻结{year}年度版本：{len(edition.brands)} 个品牌，文件写入 {folder}；请提交该目录。")
 
 
+@cli.command()
+@click.option("--scale", type=click.Choice(["S", "M", "L"]), required=True,
+              help="规模：S 约 2,000 个品牌，M 约 20,000 个，L 约 200,000 个（每个品牌 5 年成效数据）。")
+@click.option("--seed", type=int, default=1, show_default=True, help="随机种子；规模和种子相同，生成的文件逐字节相同。")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="写入的项目目录；不存在时新建，已存在且不为空时拒绝写入（除非加 --force）。")
+@click.option("--force", is_flag=True, help="目录不为空时仍写入，覆盖其中生成的文件。")
+def generate(scale: str, seed: int, project: Path, force: bool) -> None:
+    """生成全国规模的测试数据项目（机构、品牌、数字均为随机生成），用于测试和压测。"""
+    from skillbrands.generate import GenerateError
+    from skillbrands.generate import generate as generate_project
+
+    try:
+        result = generate_project(project, scale, seed, force=force)
+    except GenerateError as error:
+        click.echo(f"未生成：{error}", err=True)
+        sys.exit(1)
+    counts = result.counts
+    click.echo(
+        f"已生成测试数据（规模 {result.scale}，种子 {result.seed}）：品牌 {counts['brands']:,} 个、"
+        f"机构 {counts['institutions']:,} 个、年度成效 {counts['outcomes']:,} 行、退出 {counts['exits']:,} 个、"
+        f"评估 {counts['reviews']:,} 条，写入 {result.project}（用时 {result.seconds:.2f} 秒）。"
+    )
+
+
 def print_issues(issues: list[Issue], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([issue.to_dict() for issue in issues], ensure_ascii=False, indent=2))

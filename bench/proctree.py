@@ -26,6 +26,7 @@ class Measured:
     peak_rss: int  # bytes, the highest sampled sum over the tree (at least the child's own high-water mark)
     returncode: int  # negative: killed by that signal
     samples: int
+    cpu: float = 0.0  # user + system seconds of the child and the descendants it reaped
 
     @property
     def peak_mib(self) -> float:
@@ -101,7 +102,7 @@ def measure(cmd: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] 
         child.returncode = os.waitstatus_to_exitcode(status)  # so Popen never waits again
         # ru_maxrss (KiB) is the child's own high-water mark, which catches a spike between samples
         peak = max(peak, usage.ru_maxrss * 1024)
-        return Measured(wall, peak, child.returncode, samples)
+        return Measured(wall, peak, child.returncode, samples, usage.ru_utime + usage.ru_stime)
     finally:
         for handle in (out, err):
             if handle is not subprocess.DEVNULL:

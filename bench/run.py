@@ -296,7 +296,14 @@ def exponents(scales: list[Scale]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def machine_facts() -> list[tuple[str, str]]:
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def machine_facts(load_at_start: str) -> list[tuple[str, str]]:
     def first(path: str, prefix: str) -> str:
         try:
             return next((line.split(":", 1)[1].strip() for line in open(path) if line.startswith(prefix)), "?")
@@ -323,6 +330,8 @@ def machine_facts() -> list[tuple[str, str]]:
         ("Hugo", hugo),
         ("libraries", ", ".join(versions)),
         ("skillbrands", commit or "?"),
+        ("load average (1, 5, 15 min)", f"{load_at_start} at the start, {load_average()} at the end: "
+                                        "other work on the machine slows wall times, not CPU times"),
     ]
 
 
@@ -331,17 +340,20 @@ def markdown(facts: list[tuple[str, str]], scales: list[Scale], expo: list, kill
     lines = ["# Benchmark results", "", f"`{command}` — one run of each step (no medians); a noisy machine, "
              "so treat small differences as noise.", "", "| machine | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in facts]
-    lines += ["", "Wall time and peak RSS are of the whole process (tree), interpreter start-up included; "
-              "indented rows are parts timed inside the process above them. RSS is summed over the process tree."]
+    lines += ["", "Wall time, CPU time (user + system, including reaped worker processes) and peak RSS are of the "
+              "whole process tree, interpreter start-up included; RSS is summed over the tree, sampled every 50 ms. "
+              "Indented rows are parts timed inside the process above them."]
     for scale in scales:
         lines += ["", f"## {scale.name}: {scale.brands:,} brands, {scale.rows:,} rows in all CSVs", ""]
         lines += [f"- {note}" for note in scale.notes]
-        lines += ["", "| step | wall s | rows or pages per s | peak RSS MiB | notes |", "| --- | ---: | ---: | ---: | --- |"]
+        lines += ["", "| step | wall s | CPU s | rows or pages per s | peak RSS MiB | notes |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
         for step in scale.steps:
             seconds = "n/a" if math.isnan(step.seconds) else f"{step.seconds:.2f}"
             rss = f"{step.measured.peak_mib:.0f}" if step.measured else ""
+            cpu = f"{step.measured.cpu:.2f}" if step.measured else ""
             name = step.name.replace("  ", "&nbsp;&nbsp;") if step.name.startswith(" ") else step.name
-            lines.append(f"| {name} | {seconds} | {step.rate} | {rss} | {step.note} |")
+            lines.append(f"| {name} | {seconds} | {cpu} | {step.rate} | {rss} | {step.note} |")
         if scale.ratios:
             lines += ["", "| ratio | value | target |", "| --- | --- | --- |"]
             lines += [f"| {a} | {b} | {c} |" for a, b, c in scale.ratios]
@@ -390,6 +402,7 @@ def main() -> None:
     generate = generator_available(env)
     if not generate and not args.project:
         print("note: `build.py generate` is not available; every scale uses a copy of the bundled sample", flush=True)
+    load_at_start = load_average()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
 
@@ -410,7 +423,7 @@ def main() -> None:
         print(f"  {len(report.kills)} kills, {len(report.failures)} failures", flush=True)
 
     command = "python bench/run.py " + " ".join(sys.argv[1:])
-    text = markdown(machine_facts(), scales, exponents(scales), kills, command.strip())
+    text = markdown(machine_facts(load_at_start), scales, exponents(scales), kills, command.strip())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print("\n" + text)

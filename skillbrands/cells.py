@@ -67,10 +67,13 @@ def normalise_table(table: RawTable, specs: list[FieldSpec], relpath: str) -> li
         if spec.name in table.missing_columns:
             continue
         fix = _FIXERS.get(spec.type, _fix_string)
+        clean = _CLEAN.get(spec.type, _clean_string)
         for values, row in zip(table.rows, table.row_numbers):
             raw = values[column]
             if raw is None:
                 continue
+            if raw and raw[0] not in _EDGES and raw[-1] not in _EDGES and clean(raw, spec):
+                continue  # the common case: nothing to tidy, nothing to report
 
             def report(code: str, message: str, severity: str = "error") -> None:
                 issues.append(Issue(relpath, row, spec.name, code, severity, message))  # type: ignore[arg-type]
@@ -91,6 +94,39 @@ def normalise_table(table: RawTable, specs: list[FieldSpec], relpath: str) -> li
 
 
 Report = Callable[..., None]
+
+# Fast path: characters that may need stripping at either end of a cell, and per type
+# a test that a cell is already clean (checked with C-speed string methods first).
+_EDGES = frozenset(" \t\r\n\u3000\u00a0" + _INVISIBLE)
+
+
+def _clean_integer(raw: str, spec: FieldSpec) -> bool:
+    return raw.isascii() and raw.isdigit()
+
+
+def _clean_date(raw: str, spec: FieldSpec) -> bool:
+    if len(raw) != 10 or not raw.isascii() or raw[4] != "-" or raw[7] != "-":
+        return False
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _clean_string(raw: str, spec: FieldSpec) -> bool:
+    if spec.is_id:
+        return raw.isascii() and _ID_RE.fullmatch(raw) is not None
+    return spec.is_text or not ("e" in raw or "E" in raw) or not (raw[:1].isdigit() or raw[:1] in "+-")
+
+
+_CLEAN: dict[str, Callable[[str, FieldSpec], bool]] = {
+    "integer": _clean_integer,
+    "date": _clean_date,
+    "string": _clean_string,
+    "number": lambda raw, spec: raw.isascii() and raw.replace(".", "", 1).isdigit(),
+    "boolean": lambda raw, spec: True,
+}
 
 
 def _fix_string(value: str, spec: FieldSpec, report: Report) -> str | None:

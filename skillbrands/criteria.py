@@ -70,8 +70,16 @@ class Check:
     name: str
     unit: str  # "count" or "rate"
     threshold: Fraction | None
-    value: Fraction | int | None  # a rate as a fraction of 1, a count as an int
+    count: int | None  # the count behind the value (None: no data)
+    trainees: int
     status: str  # met / not_met / no_data
+
+    @property
+    def value(self) -> Fraction | int | None:
+        """A rate as a fraction of 1, a count as an int."""
+        if self.count is None:
+            return None
+        return Fraction(self.count, self.trainees) if self.unit == "rate" else self.count
 
     @property
     def threshold_text(self) -> str:
@@ -155,15 +163,14 @@ def assess(
             continue
         count = outcome.get(_COUNT_OF[key])
         if count is None or (unit == "rate" and not trainees):
-            checks.append(Check(key, name, unit, threshold, None, "no_data"))
+            checks.append(Check(key, name, unit, threshold, None, trainees, "no_data"))
             continue
+        # exact, in integers: count / trainees >= threshold / 100
         if unit == "rate":
-            value: Fraction | int = Fraction(count, trainees)
-            met = count * 100 >= threshold * trainees
+            met = count * 100 * threshold.denominator >= threshold.numerator * trainees
         else:
-            value = count
-            met = count >= threshold
-        checks.append(Check(key, name, unit, threshold, value, "met" if met else "not_met"))
+            met = count * threshold.denominator >= threshold.numerator
+        checks.append(Check(key, name, unit, threshold, count, trainees, "met" if met else "not_met"))
 
     failed = [c for c in checks if c.status == "not_met"]
     missing = [c for c in checks if c.status == "no_data"]
@@ -189,7 +196,7 @@ def _key_support(criteria: Criteria, outcome: Mapping[str, Any], key_support: bo
         return None
     if category not in criteria.key_support_categories:
         return None
-    if employed * 100 < floor * trainees:
+    if employed * 100 * floor.denominator < floor.numerator * trainees:
         return None
     return (f"属于重点扶持（{labels.get(category, category)}），培训后就业率 {_percent(Fraction(employed, trainees))} "
             f"达到重点扶持要求（≥ {_percent(floor / 100)}）。")

@@ -87,6 +87,9 @@ LATIN = ["AI", "Pro", "Academy", "IT", "5G", "VR", "Skills Lab", "e-Learning", "
 
 LONG_TAILS = ["暨就业重点群体职业技能提升行动示范培训项目", "（校企合作·产教融合·订单定向培养专班）",
               "乡村振兴技能人才培养示范基地", "“技能中国行动”专项培训项目", "现代服务业与先进制造业融合发展实训中心"]
+LONG_INSTITUTION_TAILS = ["（国家级高技能人才培训基地·省级公共实训基地）", "暨现代服务业与先进制造业融合发展职业技能培训中心",
+                          "（产教融合实训基地）乡村振兴人才培养学院", "（原县劳动就业训练中心、县农民工培训学校）",
+                          "暨退役军人及农村转移劳动力就业技能培训基地"]
 
 BRAND_TEMPLATES = ["“{w}{o}”职业技能培训品牌", "{w}{o}培训", "“{w}{o}”技能培训", "{w}{o}订单式培训",
                    "“{w}”{o}培训品牌", "{w}·{o}技能培训", "{place}{o}技能培训", "{w}{o}实训营"]
@@ -104,9 +107,9 @@ def short_occupation(name: str) -> str:
     return SHORT_OCC.get(name, name)
 
 
-def lengthen(text: str, rng: random.Random, minimum: int = 50) -> str:
+def lengthen(text: str, rng: random.Random, tails: list[str], minimum: int = 50) -> str:
     """Add official-sounding tails until the name is at least `minimum` characters."""
-    tails = LONG_TAILS[:]
+    tails = tails[:]
     rng.shuffle(tails)
     for tail in tails:
         if len(text) >= minimum:
@@ -125,11 +128,12 @@ def scripted(text: str, province: str, rng: random.Random) -> str:
     return f"{text}（{rng.choice(words)}）" if rng.random() < 0.5 else f"{rng.choice(words)} {text}"
 
 
-def odd_name(plain: str, markup_templates: list[str], province: str, rng: random.Random, **parts: str) -> str:
+def odd_name(plain: str, markup_templates: list[str], tails: list[str], province: str, rng: random.Random,
+             **parts: str) -> str:
     """A plain name most of the time; sometimes a long, markup or mixed-script one."""
     roll = rng.random()
     if roll < 0.035:
-        return lengthen(plain, rng)
+        return lengthen(plain, rng, tails)
     if roll < 0.05:
         return rng.choice(markup_templates).format(**parts)
     boost = 0.06 if province in SCRIPT_OF_PROVINCE else 0.0
@@ -151,10 +155,10 @@ def institution_name(kind: str, place: str, province: str, w: str, trade: str, r
         plain = f"{place}{w}职业技能评价服务中心"
     else:
         plain = f"{place}{w}{rng.choice(['职业技能培训学校', '职业培训学校', '培训中心'])}"
-    return odd_name(plain, MARKUP_INSTITUTIONS, province, rng, place=place, w=w, v=word(rng))
+    return odd_name(plain, MARKUP_INSTITUTIONS, LONG_INSTITUTION_TAILS, province, rng, place=place, w=w, v=word(rng))
 
 
 def brand_name(w: str, occupation: str, place: str, province: str, rng: random.Random) -> str:
     o = short_occupation(occupation)
     plain = rng.choice(BRAND_TEMPLATES).format(w=w, o=o, place=place)
-    return odd_name(plain, MARKUP_BRANDS, province, rng, w=w, o=o, v=word(rng))
+    return odd_name(plain, MARKUP_BRANDS, LONG_TAILS, province, rng, w=w, o=o, v=word(rng))

@@ -37,7 +37,7 @@ PACKAGE = REPO / "datasets" / "datapackage.json"
 
 SCALES = {"S": 2_000, "M": 20_000, "L": 200_000}
 YEARS = (2022, 2023, 2024, 2025)  # directories published; the sample policy dates from 2022
-YEAR_WEIGHTS = (20, 24, 27, 29)
+SINGLE_YEARS = ((2022, 20), (2023, 24), (2024, 27), (2025, 29))  # brands not recommended on: more each year
 LAST_DATA_YEAR = 2025
 OUTCOME_YEARS = 5  # figures per brand: the five years up to 2025 or its exit year
 REVIEW_YEAR = 2025  # the three-yearly review of the 2022 lists
@@ -91,11 +91,11 @@ KEY_SUPPORT_RATE = 70
 ALL_CATEGORIES = "key_technology;recognised_trade;heritage;rural_industry;innovation"
 
 # How often the stories happen (per programme, brand or institution)
-P_KEY_SUPPORT = 0.10  # single-brand programmes in a trade with a key-support category
+P_KEY_SUPPORT = 0.20  # single-brand programmes in a trade with a key-support category
 P_LOCAL_TRADE = 0.006
 P_SHORTFALL = 0.005
 P_TINY = 0.03
-P_INACTIVE = 0.025
+P_INACTIVE = 0.02
 P_VOLUNTARY = 0.006
 P_REVIEW_EXIT = 0.09
 
@@ -178,8 +178,17 @@ class Regions:
             if r["parent_code"]:
                 self.children.setdefault(r["parent_code"], []).append(r["code"])
 
+        self._beside: dict[str, list[str]] = {}
+
     def name(self, code: str) -> str:
         return self.by_code[code]["name"]
+
+    def counties_beside(self, county: str) -> list[str]:
+        """The counties under the same parent (itself included)."""
+        parent = self.by_code[county]["parent_code"]
+        if parent not in self._beside:
+            self._beside[parent] = [c for c in self.children[parent] if self.by_code[c]["level"] == "county"]
+        return self._beside[parent]
 
     def places(self, province: str) -> list[tuple[str, str | None, str]]:
         """Where institutions can be: (home code, its prefecture or None, kind of place)."""
@@ -231,8 +240,14 @@ class Lists:
         return self.get(region, year, "list", date(year, m1, d1), date(year, m2, d2), DOC_RANGE[tier])
 
 
+_CUMULATIVE: dict[tuple[tuple[Any, int], ...], list[int]] = {}  # a cache, looked up by key only
+
+
 def _weighted(rng: random.Random, table: tuple[tuple[Any, int], ...]) -> Any:
-    cumulative = list(accumulate(w for _, w in table))
+    """One value of a (value, weight) table, by its weight."""
+    cumulative = _CUMULATIVE.get(table)
+    if cumulative is None:
+        cumulative = _CUMULATIVE[table] = list(accumulate(w for _, w in table))
     return table[bisect(cumulative, rng.random() * cumulative[-1])][0]
 
 
@@ -347,15 +362,13 @@ class ProvincePlan:
         """Mostly at home; sometimes trained in another county of the same prefecture (送培训下乡)."""
         if self.rng.random() < 0.75:
             return home
-        parent = self.ctx.regions.by_code[home]["parent_code"]
-        siblings = [c for c in self.ctx.regions.children[parent] if self.ctx.regions.by_code[c]["level"] == "county"]
-        return self.rng.choice(siblings)
+        return self.rng.choice(self.ctx.regions.counties_beside(home))
 
     def _years(self, steps: int) -> list[int]:
         """Published years along a path, each step a later year (or, now and then, the same year)."""
         rng = self.rng
         if steps == 1:
-            return [_weighted(rng, tuple(zip(YEARS, YEAR_WEIGHTS)))]
+            return [_weighted(rng, SINGLE_YEARS)]
         first = rng.randint(YEARS[0], YEARS[-1] - steps + 1)
         years = [first]
         for step in range(1, steps):
