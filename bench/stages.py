@@ -44,17 +44,17 @@ PARTS = (
 )
 
 
-def high_water_mib() -> float:
-    """This process's peak RSS so far (plus the largest reaped child's), MiB."""
+def high_water_mib() -> tuple[float, float]:
+    """Peak RSS so far, MiB: this process's, and the largest of its reaped workers'."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024
+    return own / 1024, children / 1024
 
 
-def instrument() -> tuple[dict[str, float], dict[str, int], dict[str, float], list[str]]:
+def instrument() -> tuple[dict[str, float], dict[str, int], dict[str, tuple[float, float]], list[str]]:
     parts: dict[str, float] = defaultdict(float)
     rows: dict[str, int] = {}
-    high_water: dict[str, float] = {}
+    high_water: dict[str, tuple[float, float]] = {}
     unpatched: list[str] = []
 
     for module, names, label in PARTS:

@@ -105,6 +105,7 @@ REASON_TEXT = {
     "removed": ["机构申请终止办学并注销办学许可证，移出培训机构目录", "伪造培训记录骗取补贴，移出培训机构目录"],
 }
 EXIT_DETAIL = {
+    "review_failed": f"{REVIEW_YEAR}年三年评估：{REVIEW_YEAR - 1}年培训后就业率低于本级标准，不再符合培训品牌条件。",
     "violation": "培训机构存在违规行为，被暂停承训资格，品牌退出目录。",
     "institution_closed": "培训机构终止办学或被移出目录，该品牌随之退出目录。",
     "voluntary": "培训机构调整办学方向，主动申请退出目录。",
@@ -419,7 +420,7 @@ class ProvincePlan:
             if b.year == YEARS[0] and single and rng.random() < P_REVIEW_EXIT:
                 when, document_no = self.lists.get(b.region, REVIEW_YEAR, "review", date(REVIEW_YEAR, 3, 1),
                                                    date(REVIEW_YEAR, 9, 30), REVIEW_NUMBERS)
-                b.exit = (when, "review_failed", "", document_no)
+                b.exit = (when, "review_failed", EXIT_DETAIL["review_failed"], document_no)
                 b.review = "exited"
             elif rng.random() < P_VOLUNTARY:
                 start = b.published + timedelta(days=60)
@@ -504,8 +505,6 @@ class ProvincePlan:
     def exit_rows(self):
         for b in sorted((b for b in self.brands if b.exit), key=lambda b: (b.exit[0], b.brand_id)):  # type: ignore[index]
             when, reason, detail, document_no = b.exit  # type: ignore[misc]
-            if reason == "review_failed":
-                detail = f"{REVIEW_YEAR}年三年评估：{REVIEW_YEAR - 1}年培训后就业率低于本级标准，不再符合培训品牌条件。"
             yield [b.brand_id, when.isoformat(), reason, detail, document_no]
 
     def review_rows(self):
@@ -683,8 +682,7 @@ def package_descriptor(scale: str, seed: int) -> dict[str, Any]:
 ABOUT = """title: 关于本测试数据
 order: 10
 
-**本站是生成的测试数据。**全部培训机构、品牌和数字都由程序随机生成，只用于测试网站在全国规模下的
-生成、校验和版面，不代表任何真实机构。行政区划代码（GB/T 2260，2024年）和职业代码（职业分类大典2022年版）是真实代码。
+**本站是生成的测试数据。**全部培训机构、品牌和数字都由程序随机生成，只用于测试网站在全国规模下的生成、校验和版面，不代表任何真实机构。行政区划代码（GB/T 2260，2024年）和职业代码（职业分类大典2022年版）是真实代码。
 
 生成命令：`python build.py generate --scale {scale} --seed {seed}`（规模 S、M、L 分别约 2,000、20,000、200,000 个品牌）。
 

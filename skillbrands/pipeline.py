@@ -38,6 +38,7 @@ class BuildResult:
     downloads: int = 0
     assets: int = 0
     bytes: int = 0
+    linked: int = 0  # files unchanged since the published site, hard-linked instead of written
     issues: list[Issue] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
 
@@ -162,9 +163,11 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
             with clock("assets"):
                 assets = templates / "assets"
                 result.assets = site.copy_tree(assets, "assets") if assets.is_dir() else 0
-            with clock("publish"):
-                site.commit()
+            with clock("cleanup"):
+                result.stages["publish"] = site.commit()  # the swap alone; cleanup = deleting the old site
+            result.stages["cleanup"] -= result.stages["publish"]
             result.bytes = site.bytes
+            result.linked = site.linked
     except PublishError as error:
         raise BuildError(str(error)) from error
     except TemplateError as error:

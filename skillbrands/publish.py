@@ -5,6 +5,13 @@ rename). On Linux the swap is one `renameat2(RENAME_EXCHANGE)` call: at every
 instant `output/` is the complete old site or the complete new one. Elsewhere it
 falls back to two renames. Leftovers of a build that was killed are removed by the
 next build. The writer refuses paths outside the folder and writing one path twice.
+
+A rebuild rarely changes most files, and on many disks creating and deleting a
+file costs far more than linking one. So the published site carries a manifest
+(`.skillbrands-site`: a digest per file); a file whose bytes are unchanged is
+hard-linked from the published site into the staging folder instead of written,
+and deleting the old site afterwards then only drops names. The staging folder is
+still a complete site of its own, so the swap stays atomic.
 """
 
 from __future__ import annotations
@@ -12,13 +19,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import hashlib
 import os
 import shutil
+import time
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-#: a file every published site carries, so we never swap away a folder we did not make
+#: every published site carries it (a manifest of its files), so we never swap away a
+#: folder we did not make, and know which files a rebuild can link instead of write
 MARKER = ".skillbrands-site"
+_MANIFEST_HEADER = "skillbrands site manifest: blake2b-128 digest, path\n"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -27,21 +38,29 @@ class PublishError(Exception):
     """The output folder cannot be written; the message names it, in Chinese."""
 
 
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 class StagedSite:
     """A site being written into `<parent>/.<name>.staging-<pid>`."""
 
     def __init__(self, target: Path):
-        self.target = target.resolve()
+        self.target = Path(target).resolve()
         self.parent = self.target.parent
         self.staging = self.parent / f".{self.target.name}.staging-{os.getpid()}"
         self.written: set[str] = set()
+        self.manifest: dict[str, str] = {}  # path -> digest of what this build wrote
+        self.previous: dict[str, str] = {}  # the same for the published site
         self.files = 0
+        self.linked = 0
         self.bytes = 0
 
     def __enter__(self) -> "StagedSite":
         self._check_target()
         remove_leftovers(self.target)
         _made_dirs.clear()
+        self.previous = read_manifest(self.target)
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(self.staging, ignore_errors=True)
@@ -71,14 +90,17 @@ class StagedSite:
         return path
 
     def write(self, relpath: str, data: bytes) -> None:
-        write_file(self.claim(relpath), data, self.parent)
-        self.files += 1
-        self.bytes += len(data)
+        path = self.claim(relpath)
+        key, linked = store(path, relpath, data, self.target, self.previous, self.parent)
+        self.record([(relpath, key, linked, len(data))])
 
-    def count(self, files: int, size: int) -> None:
-        """Account for files that worker processes wrote into claimed paths."""
-        self.files += files
-        self.bytes += size
+    def record(self, entries: Iterable[tuple[str, str, bool, int]]) -> None:
+        """Account for stored files (relpath, digest, linked?, size), also those workers stored."""
+        for relpath, key, linked, size in entries:
+            self.manifest[relpath] = key
+            self.files += 1
+            self.linked += linked
+            self.bytes += size
 
     def write_all(self, items: Iterable[tuple[str, bytes]]) -> int:
         count = 0
@@ -98,9 +120,14 @@ class StagedSite:
                 count += 1
         return count
 
-    def commit(self) -> None:
-        """Swap the staging folder in as the target, atomically where the OS allows."""
-        self.write(MARKER, b"skillbrands\n")
+    def commit(self) -> float:
+        """Swap the staging folder in as the target, atomically where the OS allows.
+
+        Returns the seconds the swap itself took; the old site is deleted afterwards.
+        """
+        lines = "".join(f"{key}  {path}\n" for path, key in sorted(self.manifest.items()))
+        write_file(safe_join(self.staging, MARKER), (_MANIFEST_HEADER + lines).encode("utf-8"), self.parent)
+        started = time.perf_counter()
         try:
             if self.target.exists():
                 if not _exchange(self.staging, self.target):
@@ -108,18 +135,58 @@ class StagedSite:
                     os.rename(self.target, old)
                     os.rename(self.staging, self.target)
                     self.staging = old
+                swapped = time.perf_counter() - started
                 shutil.rmtree(self.staging, ignore_errors=True)  # now the old site
             else:
                 os.rename(self.staging, self.target)
+                swapped = time.perf_counter() - started
         except OSError as error:
             raise PublishError(_explain(error, self.parent)) from error
+        return swapped
+
+
+def read_manifest(target: Path) -> dict[str, str]:
+    """The published site's files and digests (empty for an old or foreign folder)."""
+    try:
+        text = (target / MARKER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not text.startswith(_MANIFEST_HEADER):
+        return {}
+    out = {}
+    for line in text[len(_MANIFEST_HEADER):].splitlines():
+        key, _, path = line.partition("  ")
+        if key and path:
+            out[path] = key
+    return out
 
 
 _made_dirs: set[Path] = set()
 
 
+def store(path: Path, relpath: str, data: bytes, published: Path, previous: dict[str, str],
+          folder: Path) -> tuple[str, bool]:
+    """Put one file into the staging folder: a hard link to the published copy when it is
+    unchanged, else the bytes. Returns (digest, linked?)."""
+    key = digest(data)
+    try:
+        if path.parent not in _made_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _made_dirs.add(path.parent)
+        if previous.get(relpath) == key:
+            try:
+                os.link(safe_join(published, relpath), path)
+                return key, True
+            except OSError:
+                pass  # gone, another filesystem, no links: write it instead
+        path.write_bytes(data)
+    except OSError as error:
+        raise PublishError(_explain(error, folder)) from error
+    return key, False
+
+
 def write_file(path: Path, data: bytes, folder: Path) -> None:
-    """Write one file of the site (parents created once per process); Chinese error on failure."""
+    """Write one file (parents created once per process); Chinese error on failure."""
     try:
         if path.parent not in _made_dirs:
             path.parent.mkdir(parents=True, exist_ok=True)

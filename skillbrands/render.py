@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from .content import ContentPage
 from .editions import Edition
 from .model import TIERS, Brand, Directory
-from .publish import StagedSite, write_file
+from .publish import StagedSite, store
 
 
 @dataclass(frozen=True)
@@ -167,40 +167,40 @@ _JOB: dict[str, Any] = {}
 
 def write_pages(site: StagedSite, env: Environment, directory: Directory, pages: list[Page],
                 nav: list[ContentPage], jobs: int) -> int:
-    """Render and write every page, in worker processes for large sites; return the count.
+    """Render and store every page, in worker processes for large sites; return the count.
 
     Paths are claimed here first (collisions and escapes fail before any work); workers
-    render ranges of pages and write them straight into the staging folder, so no
-    rendered page travels between processes or stays in memory.
+    render ranges of pages and store them straight into the staging folder, so no
+    rendered page travels between processes or stays in memory: only (path, digest)
+    comes back, for the site's manifest.
     """
     paths = [site.claim(page.path) for page in pages]
+    job = {"env": env, "directory": directory, "pages": pages, "nav": nav, "paths": paths,
+           "published": site.target, "previous": site.previous, "folder": site.parent}
     if jobs <= 1 or len(pages) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        size = _write_range(env, directory, pages, nav, paths, site.parent)
-        site.count(len(pages), size)
+        site.record(_store_range(job, 0, len(pages)))
         return len(pages)
     for page in pages[:1]:  # compile the templates once, before forking
         env.select_template(list(page.templates))
-    _JOB.update(env=env, directory=directory, pages=pages, nav=nav, paths=paths, folder=site.parent)
+    _JOB.update(job)
     try:
         ranges = [(start, min(start + CHUNK_PAGES, len(pages))) for start in range(0, len(pages), CHUNK_PAGES)]
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            sizes = pool.map(_write_job_range, ranges, chunksize=1)
+            for entries in pool.imap(_store_job_range, ranges):
+                site.record(entries)
     finally:
         _JOB.clear()
-    site.count(len(pages), sum(sizes))
     return len(pages)
 
 
-def _write_job_range(bounds: tuple[int, int]) -> int:
-    start, stop = bounds
-    job = _JOB
-    return _write_range(job["env"], job["directory"], job["pages"][start:stop], job["nav"],
-                        job["paths"][start:stop], job["folder"])
+def _store_job_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool, int]]:
+    return _store_range(_JOB, *bounds)
 
 
-def _write_range(env, directory, pages, nav, paths, folder) -> int:
-    size = 0
-    for (_, data), path in zip(render_pages(env, directory, pages, nav), paths):
-        write_file(path, data, folder)
-        size += len(data)
-    return size
+def _store_range(job: dict[str, Any], start: int, stop: int) -> list[tuple[str, str, bool, int]]:
+    entries = []
+    rendered = render_pages(job["env"], job["directory"], job["pages"][start:stop], job["nav"])
+    for (relpath, data), path in zip(rendered, job["paths"][start:stop]):
+        key, linked = store(path, relpath, data, job["published"], job["previous"], job["folder"])
+        entries.append((relpath, key, linked, len(data)))
+    return entries

@@ -1,9 +1,9 @@
 """The benchmark's measuring code, tested on a tiny child (performance itself is not asserted)."""
 
+import os
 import sys
 
 from bench.proctree import MIB, measure, tree_rss
-import os
 
 
 def test_peak_rss_of_a_process_tree_counts_a_grandchild(tmp_path):

@@ -6,6 +6,7 @@ import csv
 import io
 import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -232,7 +233,15 @@ def test_full_disk_gives_clear_error_and_keeps_site(make_project, monkeypatch) -
             raise OSError(errno.ENOSPC, "No space left on device", str(self))
         return real_write(self, data)
 
+    real_link = os.link
+
+    def link_until_full(source, target, *args, **kwargs):
+        if next(calls) >= 12:  # a rebuild links unchanged files: a full disk stops that too
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real_link(source, target, *args, **kwargs)
+
     monkeypatch.setattr(Path, "write_bytes", write_until_full)
+    monkeypatch.setattr(os, "link", link_until_full)
     result = runner.invoke(cli, ["build", "--project", str(project)])
     monkeypatch.undo()
     assert result.exit_code == 1 and "磁盘空间不足" in result.output and "Traceback" not in result.output
@@ -266,3 +275,25 @@ def test_home_page_shows_latest_year_figures_per_tier(built: Path) -> None:
     # 2024: only nm-weld reports (505 trainees, 468 passed, 371 employed); hs-cook has exited
     assert rows["自治区级"] == ["1", "1", "505", f"{468 / 505 * 100:.1f}%", f"{371 / 505 * 100:.1f}%"]
     assert rows["旗县级"] == ["1", "0", "0", "—", "—"]
+
+
+def test_rebuild_links_unchanged_files_and_writes_changed_ones(make_project) -> None:
+    project = make_project()
+    out = project / "output"
+    first = build_site(project, out)
+    assert first.linked == 0
+    inode = (out / "brands" / "bt-weld" / "index.html").stat().st_ino
+    content = project / "content" / "about.md"
+    content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")
+    second = build_site(project, out)
+    # every file but the changed page and the manifest is linked from the published site
+    assert second.linked == second.pages + second.downloads + second.assets - 1
+    assert (out / "brands" / "bt-weld" / "index.html").stat().st_ino == inode
+    assert "补充一句" in (out / "about" / "index.html").read_text("utf-8")
+    manifest = (out / ".skillbrands-site").read_text("utf-8").splitlines()
+    assert len(manifest) == 1 + second.pages + second.downloads + second.assets
+    fresh = make_project()
+    content = fresh / "content" / "about.md"
+    content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")
+    build_site(fresh, fresh / "output")
+    assert tree_bytes(fresh / "output") == tree_bytes(out)  # linking changes nothing in the result
