@@ -81,7 +81,15 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
     """Every page of the site, in a fixed order."""
     brands = list(directory.brands.values())
     yield Page("", ("index.html",), {"content": content}, (("brands", "*"), ("outcomes", "*")))
-    yield Page("brands/", ("brands.html",), {"groups": _brands_by_tier(brands)}, (("brands", "*"),))
+    ordered = sorted(brands, key=_brand_order)
+    first_page = {}  # tier -> the listing page where its section starts
+    for index, brand in enumerate(ordered):
+        first_page.setdefault(brand.tier, _page_url("brands/", index // PAGE_SIZE + 1))
+    totals = {tier: sum(1 for b in brands if b.tier == tier) for tier in TIERS}
+    for pager, chunk in _paginate("brands/", ordered):
+        yield Page(pager.url, ("brands.html",),
+                   {"groups": _brands_by_tier(chunk), "pager": pager, "first_page": first_page, "totals": totals},
+                   (("brands", "*"),))
     for brand in brands:
         yield Page(
             f"brands/{brand.brand_id}/",
@@ -91,7 +99,9 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
             _brand_depends(directory, brand),
         )
     institutions = list(directory.institutions.values())
-    yield Page("institutions/", ("institutions.html",), {"institutions": institutions}, (("institutions", "*"),))
+    for pager, chunk in _paginate("institutions/", institutions):
+        yield Page(pager.url, ("institutions.html",), {"institutions": chunk, "pager": pager},
+                   (("institutions", "*"),))
     for institution in institutions:
         own = directory.brands_by_institution.get(institution.institution_id, ())
         yield Page(
@@ -104,14 +114,18 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
     yield Page("regions/", ("regions.html",), {"regions": regions}, (("regions", "*"), ("brands", "*")))
     for region in regions:
         under = sorted(directory.brands_under(region.code), key=_brand_order)
+        children = [(c, sum(1 for _ in directory.brands_under(c.code)))
+                    for c in directory.region_children.get(region.code, ()) if c in regions]
+        # a province lists its own brands and links its prefectures; listing every brand
+        # below it would make one page of thousands of rows at national scale
+        listed = under if region.level != "province" else list(directory.brands_by_region.get(region.code, ()))
         yield Page(
             f"regions/{region.code}/",
             (f"region-{region.code}.html", "region.html"),
             {"region": region, "ancestors": directory.ancestors(region.code)[:-1],
              "own": directory.brands_by_region.get(region.code, ()),
-             "children": [c for c in directory.region_children.get(region.code, ()) if c in regions],
-             "under": under},
-            (("regions", region.code), *(("brands", b.brand_id) for b in under)),
+             "children": children, "under": listed, "under_count": len(under)},
+            (("regions", region.code), *(("brands", b.brand_id) for b in listed)),
         )
     yield Page("exits/", ("exits.html",), {"exited": directory.exits}, (("exits", "*"),))
     yield Page("data/", ("data.html",), {"downloads": downloads, "editions": editions}, (("*", "*"),))
@@ -123,13 +137,41 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
         yield Page(f"{page.slug}/", (f"page-{page.slug}.html", "page.html"), {"page": page}, (("content", page.slug),))
 
 
+#: rows per listing page (/brands/, /institutions/): light enough for a phone on a slow network
+PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    count: int
+    base: str  # "brands/"
+
+    @property
+    def url(self) -> str:
+        return _page_url(self.base, self.number)
+
+    def page_url(self, number: int) -> str:
+        return _page_url(self.base, number)
+
+
+def _page_url(base: str, number: int) -> str:
+    return base if number == 1 else f"{base}page/{number}/"
+
+
+def _paginate(base: str, items: list[Any]) -> Iterator[tuple[Pager, list[Any]]]:
+    count = max(1, -(-len(items) // PAGE_SIZE))
+    for number in range(1, count + 1):
+        yield Pager(number, count, base), items[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+
+
 def _brand_order(brand: Brand) -> tuple[int, str, str]:
     return (TIERS.index(brand.tier), brand.region.code, brand.brand_id)
 
 
 def _brands_by_tier(brands: list[Brand]) -> list[tuple[str, list[Brand]]]:
     ordered = sorted(brands, key=_brand_order)
-    return [(tier, [b for b in ordered if b.tier == tier]) for tier in TIERS]
+    return [(tier, group) for tier in TIERS if (group := [b for b in ordered if b.tier == tier])]
 
 
 def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str], ...]:

@@ -297,3 +297,24 @@ def test_rebuild_links_unchanged_files_and_writes_changed_ones(make_project) -> 
     content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")
     build_site(fresh, fresh / "output")
     assert tree_bytes(fresh / "output") == tree_bytes(out)  # linking changes nothing in the result
+
+
+def test_long_listings_are_paginated(make_project, monkeypatch) -> None:
+    from skillbrands import render
+
+    monkeypatch.setattr(render, "PAGE_SIZE", 2)
+    project = make_project()
+    build_site(project, project / "output")
+    out = project / "output"
+    pages = [soup(out, url) for url in ("brands", "brands/page/2", "brands/page/3")]
+    listed = [[a.get_text(strip=True) for a in page.select("table.brands tbody td:first-child a")] for page in pages]
+    assert [len(names) for names in listed] == [2, 2, 1] and len({n for names in listed for n in names}) == 5
+    assert not (out / "brands" / "page" / "4").exists()
+    nav = pages[1].select_one("nav.pager")
+    assert nav.select_one("a[rel=prev]")["href"] == "../../../brands/index.html"
+    assert nav.select_one("a[rel=next]")["href"] == "../../../brands/page/3/index.html"
+    # the tier links point at the page where each tier's section starts (province first)
+    toc = {a.get_text(strip=True): a["href"] for a in pages[0].select("nav.toc a")}
+    assert toc == {"自治区级（1）": "../brands/index.html#province", "盟市级（2）": "../brands/index.html#prefecture",
+                   "旗县级（2）": "../brands/page/2/index.html#county"}
+    assert len(soup(out, "institutions/page/2").select("table tbody tr")) == 1
