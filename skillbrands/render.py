@@ -40,6 +40,7 @@ def make_environment(templates: Path) -> Environment:
         loader=FileSystemLoader(str(templates)),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         undefined=StrictUndefined,
+        auto_reload=False,  # templates do not change during a build: no stat() per page
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -189,8 +190,9 @@ def render_pages(env: Environment, directory: Directory, pages: Iterable[Page],
     settings = meta.get("skillbrands", {})
     common = {"directory": directory, "meta": meta, "settings": settings, "nav": nav,
               "label": directory.label, "tiers": TIERS}
+    available = set(env.list_templates())  # look an override up in a set, not on disk per page
     for page in pages:
-        template = env.select_template(list(page.templates))
+        template = env.get_template(next((n for n in page.templates if n in available), page.templates[-1]))
         html = template.render(
             **common, **page.context, page_url=page.url, href=href_for(page.url),
             templates_considered=", ".join(
