@@ -191,6 +191,35 @@ def generate(scale: str, seed: int, project: Path, force: bool) -> None:
     )
 
 
+@cli.command()
+@project_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="要预览的网站目录，默认为项目下的 output/。")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(project: Path, out: Path | None, port: int) -> None:
+    """在本机（127.0.0.1）预览已生成的网站；按 Ctrl+C 停止。"""
+    import functools
+    import http.server
+
+    out = out if out is not None else project / "output"
+    if not (out / "index.html").is_file():
+        click.echo(f"{out} 中还没有网站；请先运行 python build.py build。", err=True)
+        sys.exit(1)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        click.echo(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。", err=True)
+        sys.exit(1)
+    click.echo(f"预览地址：http://127.0.0.1:{port}/ （按 Ctrl+C 停止）")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def print_issues(issues: list[Issue], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps([issue.to_dict() for issue in issues], ensure_ascii=False, indent=2))

@@ -318,3 +318,36 @@ def test_long_listings_are_paginated(make_project, monkeypatch) -> None:
     assert toc == {"自治区级（1）": "../brands/index.html#province", "盟市级（2）": "../brands/index.html#prefecture",
                    "旗县级（2）": "../brands/page/2/index.html#county"}
     assert len(soup(out, "institutions/page/2").select("table tbody tr")) == 1
+
+
+def test_serve_previews_the_built_site(built: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    repo = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, str(repo / "build.py"), "serve", "--project", str(built.parent),
+                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/brands/bt-weld/", timeout=2) as response:
+                    assert "包头市焊工培训（示例）" in response.read().decode("utf-8")
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the preview server did not answer")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_serve_without_a_site_says_build_first(make_project) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--project", str(make_project())])
+    assert result.exit_code == 1 and "请先运行 python build.py build" in result.output
