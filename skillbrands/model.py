@@ -53,16 +53,13 @@ def rate(part: int | None, whole: int) -> float | None:
     return part / whole
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One year of one brand's training, as counts; every rate derives from them."""
+class _Rates:
+    """Pass and employment rates of anything that holds the counts (never stored)."""
 
-    year: int
+    __slots__ = ()
     trainees: int
     passed: int
     employed: int
-    subsidised_key_group: int | None
-    order_based: int | None
 
     @property
     def pass_rate(self) -> float | None:
@@ -71,6 +68,18 @@ class Outcome:
     @property
     def employment_rate(self) -> float | None:
         return rate(self.employed, self.trainees)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(_Rates):
+    """One year of one brand's training, as counts; every rate derives from them."""
+
+    year: int
+    trainees: int
+    passed: int
+    employed: int
+    subsidised_key_group: int | None
+    order_based: int | None
 
     @property
     def order_based_share(self) -> float | None:
@@ -213,21 +222,13 @@ class Directory:
 
 
 @dataclass(frozen=True, slots=True)
-class TierFigures:
+class TierFigures(_Rates):
     tier: str
     brands: int
     reporting: int  # brands with figures for the year
     trainees: int
     passed: int
     employed: int
-
-    @property
-    def pass_rate(self) -> float | None:
-        return rate(self.passed, self.trainees)
-
-    @property
-    def employment_rate(self) -> float | None:
-        return rate(self.employed, self.trainees)
 
 
 def _freeze(groups: dict[str, list[Any]]) -> Mapping[str, tuple[Any, ...]]:
