@@ -145,8 +145,9 @@ def _changes(directory: Directory, release: Release, previous: Release, brands: 
             rows.append(["institution_status", institution.institution_id, institution.name, old, new,
                          f"{when.isoformat() if when else ''} {reason or ''}".strip()])
     moves = []
+    both = now & before
     for b in brands:
-        if b.brand_id not in now & before:
+        if b.brand_id not in both:
             continue
         old_rate = _rate_in(b, release.year - 2)
         new_rate = _rate_in(b, release.year - 1)
