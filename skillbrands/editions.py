@@ -63,14 +63,45 @@ class Edition:
     brands: tuple[Brand, ...]  # listed on the release date
     exited: tuple[Brand, ...]  # exits on or before the release date, newest first
     institutions: tuple[tuple[Institution, str, date | None, str | None], ...]  # with status as of the date
-    tables: Mapping[str, list[list[Any]]]  # file name -> rows (typed values), in TABLES' column order
+    change_rows: tuple[list[Any], ...]  # changes since the previous edition (small: kept)
 
     @property
     def year(self) -> int:
         return self.release.year
 
     def changes(self, kind: str) -> list[list[Any]]:
-        return [row for row in self.tables["changes"] if row[0] == kind]
+        return [row for row in self.change_rows if row[0] == kind]
+
+    def rows(self, name: str) -> Iterator[list[Any]]:
+        """One table of the edition, row by row (typed values in TABLES' column order).
+
+        Made on demand, never kept: at national scale the tables of all editions
+        would hold millions of values at once.
+        """
+        last_year = self.year - 1  # figures published in year Y are those of Y-1 and before
+        if name == "brands":
+            for b in self.brands:
+                yield [b.brand_id, b.name, b.institution.institution_id, b.institution.name, b.occupation_code,
+                       b.occupation_name, b.tier, b.region.code, b.region.name, b.focus_area, b.key_support,
+                       b.key_support_category, b.recommended_from, b.published_year, b.published_date, b.document_no]
+        elif name == "outcomes":
+            for b in self.brands:
+                for o in b.outcomes:
+                    if o.year <= last_year:
+                        yield [b.brand_id, o.year, o.trainees, o.passed, o.employed, o.subsidised_key_group,
+                               o.order_based, o.pass_rate, o.employment_rate]
+        elif name == "exits":
+            for b in self.exited:
+                e = b.exit
+                assert e is not None
+                yield [b.brand_id, b.name, e.exit_date, e.reason, e.detail, e.document_no]
+        elif name == "institutions":
+            for i, status, status_date, reason in self.institutions:
+                yield [i.institution_id, i.name, i.credit_code, i.kind, i.region.code, status, status_date, reason]
+        elif name == "changes":
+            yield from self.change_rows
+        else:
+            raise KeyError(name)
 
 
 def releases_from(rows: list[dict[str, Any]]) -> list[Release]:
@@ -103,24 +134,10 @@ def _edition(directory: Directory, release: Release, previous: Release | None) -
     brands = _listed_on(directory, when)
     exited = sorted((b for b in directory.brands.values() if b.exit and b.exit.exit_date <= when),
                     key=lambda b: (b.exit.exit_date, b.brand_id), reverse=True)  # type: ignore[union-attr]
-    last_year = release.year - 1  # figures published in year Y are those of Y-1 and before
     involved = sorted({b.institution.institution_id for b in brands})
     institutions = tuple((directory.institutions[i], *_status_on(directory.institutions[i], when)) for i in involved)
-
-    tables: dict[str, list[list[Any]]] = {
-        "brands": [[b.brand_id, b.name, b.institution.institution_id, b.institution.name, b.occupation_code,
-                    b.occupation_name, b.tier, b.region.code, b.region.name, b.focus_area, b.key_support,
-                    b.key_support_category, b.recommended_from, b.published_year, b.published_date, b.document_no]
-                   for b in brands],
-        "outcomes": [[b.brand_id, o.year, o.trainees, o.passed, o.employed, o.subsidised_key_group, o.order_based,
-                      o.pass_rate, o.employment_rate] for b in brands for o in b.outcomes if o.year <= last_year],
-        "exits": [[b.brand_id, b.name, b.exit.exit_date, b.exit.reason, b.exit.detail, b.exit.document_no]  # type: ignore[union-attr]
-                  for b in exited],
-        "institutions": [[i.institution_id, i.name, i.credit_code, i.kind, i.region.code, status, status_date, reason]
-                         for i, status, status_date, reason in institutions],
-    }
-    tables["changes"] = _changes(directory, release, previous, brands, exited) if previous else []
-    return Edition(release, previous, tuple(brands), tuple(exited), institutions, tables)
+    changes = _changes(directory, release, previous, brands, exited) if previous else []
+    return Edition(release, previous, tuple(brands), tuple(exited), institutions, tuple(changes))
 
 
 def _changes(directory: Directory, release: Release, previous: Release, brands: list[Brand],
@@ -168,7 +185,7 @@ def _rate_in(brand: Brand, year: int) -> float | None:
 
 def edition_csv(edition: Edition) -> dict[str, bytes]:
     """The edition's CSV files, byte for byte as frozen and published."""
-    return {f"{name}.csv": csv_bytes(columns, edition.tables[name]) for name, (_, columns) in TABLES.items()}
+    return {f"{name}.csv": csv_bytes(columns, edition.rows(name)) for name, (_, columns) in TABLES.items()}
 
 
 def sums_file(files: Mapping[str, bytes]) -> bytes:
@@ -178,19 +195,25 @@ def sums_file(files: Mapping[str, bytes]) -> bytes:
 
 
 def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str, bytes]]:
-    """/data/releases/<year>/: each table as CSV and JSON, changes, and SHA256SUMS."""
-    files = dict(edition_csv(edition))
+    """/data/releases/<year>/: each table as CSV and JSON, changes, and SHA256SUMS.
+
+    One file at a time (at national scale one edition's brands are tens of MB)."""
     meta = metadata(directory)
     release = edition.release
+    folder = f"data/releases/{release.year}"
+    sums: dict[str, str] = {}
     for name, (_, columns) in TABLES.items():
-        files[f"{name}.json"] = dump_json({
+        data = csv_bytes(columns, edition.rows(name))
+        sums[f"{name}.csv"] = hashlib.sha256(data).hexdigest()
+        yield f"{folder}/{name}.csv", data
+        data = dump_json({
             **meta, "edition": release.year, "published_date": release.published_date.isoformat(),
             "document_no": release.document_no, "table": name,
-            "rows": [{c: json_value(v) for c, v in zip(columns, row)} for row in edition.tables[name]],
+            "rows": [{c: json_value(v) for c, v in zip(columns, row)} for row in edition.rows(name)],
         })
-    files[SUMS] = sums_file(files)
-    for name in sorted(files):
-        yield f"data/releases/{release.year}/{name}", files[name]
+        sums[f"{name}.json"] = hashlib.sha256(data).hexdigest()
+        yield f"{folder}/{name}.json", data
+    yield f"{folder}/{SUMS}", "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("ascii")
 
 
 def freeze(project: Path, edition: Edition) -> Path:
