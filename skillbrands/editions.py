@@ -210,7 +210,7 @@ def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str,
             **meta, "edition": release.year, "published_date": release.published_date.isoformat(),
             "document_no": release.document_no, "table": name,
             "rows": [{c: json_value(v) for c, v in zip(columns, row)} for row in edition.rows(name)],
-        })
+        }, compact=True)
         sums[f"{name}.json"] = hashlib.sha256(data).hexdigest()
         yield f"{folder}/{name}.json", data
     yield f"{folder}/{SUMS}", "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("ascii")

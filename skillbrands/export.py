@@ -184,7 +184,7 @@ def export_downloads(directory: Directory, specs: list[Download]) -> Iterator[tu
                        for c in spec.columns],
             "rows": [{c.name: json_value(c.get(row)) for c in spec.columns} for row in rows],
         }
-        yield f"data/{spec.name}.json", dump_json(document)
+        yield f"data/{spec.name}.json", dump_json(document, compact=True)
         resources.append({
             "name": spec.name, "path": f"{spec.name}.csv", "title": spec.title, "description": spec.description,
             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8-sig",
@@ -196,6 +196,9 @@ def export_downloads(directory: Directory, specs: list[Download]) -> Iterator[tu
     yield "data/datapackage.json", dump_json(package)
 
 
-def dump_json(document: Any) -> bytes:
+def dump_json(document: Any, *, compact: bool = False) -> bytes:
+    """UTF-8 JSON; `compact` for data files (no indentation: a third smaller, faster to write)."""
+    if compact:
+        return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
     return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
