@@ -65,10 +65,15 @@ class Kill:
 class KillReport:
     expected: float
     kills: list[Kill] = field(default_factory=list)
+    error: str = ""  # the test could not start
 
     @property
     def failures(self) -> list[Kill]:
         return [kill for kill in self.kills if not kill.ok]
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and not self.failures
 
 
 def kill_test(build: Sequence[str], target: Path, reference: Manifest, expected: float, count: int,
@@ -80,7 +85,9 @@ def kill_test(build: Sequence[str], target: Path, reference: Manifest, expected:
     shutil.rmtree(target, ignore_errors=True)
     initial = measure(build, cwd=cwd, env=env, stdout=logs / "initial.out", stderr=logs / "initial.err")
     if initial.returncode != 0 or manifest(target) != reference:
-        raise RuntimeError(f"the initial build into {target} failed or differs from the reference; see {logs}")
+        report.error = (f"the first build into {target} failed (exit {initial.returncode}) or differs from the "
+                        f"reference build; see {logs / 'initial.err'}")
+        return report
     for number in range(1, count + 1):
         first = number % 5 == 0  # every fifth kill hits a first build (no output yet)
         if first:

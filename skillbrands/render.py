@@ -112,11 +112,13 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
             (("institutions", institution.institution_id), *(("brands", b.brand_id) for b in own)),
         )
     regions = [r for r in directory.regions.values() if next(directory.brands_under(r.code), None)]
-    yield Page("regions/", ("regions.html",), {"regions": regions}, (("regions", "*"), ("brands", "*")))
+    with_brands = {r.code for r in regions}
+    yield Page("regions/", ("regions.html",), {"regions": regions, "with_brands": with_brands},
+               (("regions", "*"), ("brands", "*")))
     for region in regions:
         under = sorted(directory.brands_under(region.code), key=_brand_order)
         children = [(c, sum(1 for _ in directory.brands_under(c.code)))
-                    for c in directory.region_children.get(region.code, ()) if c in regions]
+                    for c in directory.region_children.get(region.code, ()) if c.code in with_brands]
         # a province lists its own brands and links its prefectures; listing every brand
         # below it would make one page of thousands of rows at national scale
         listed = under if region.level != "province" else list(directory.brands_by_region.get(region.code, ()))
