@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from skillbrands.validate import validate_project
 from conftest import assemble
 
 FILES = ["brands.csv", "outcomes.csv", "institutions.csv", "exits.csv"]
+HEADER_CODES = {"extra-column", "duplicate-column"}
 _BASE: dict[str, Path] = {}
 
 
@@ -24,10 +26,15 @@ def project(tmp_path_factory) -> Path:
 
 def check(folder: Path) -> None:
     issues = validate_project(folder)
+    package = json.loads((folder / "datasets" / "datapackage.json").read_text("utf-8"))
+    columns = {f"datasets/{r['path']}": {f["name"] for f in r["schema"]["fields"]} for r in package["resources"]}
     for issue in issues:
         assert issue.code in CODES and issue.severity in ("error", "warning") and issue.message
-        assert (folder / issue.path).exists()
-        assert issue.row is None or issue.row >= 1
+        path = folder / issue.path
+        assert path.exists()
+        assert issue.row is None or 1 <= issue.row <= path.read_bytes().count(b"\n") + 1
+        # a column of the schema, or (for header problems) a label found in the file's header
+        assert issue.field is None or issue.field in columns[issue.path] or issue.code in HEADER_CODES
 
 
 cell = st.one_of(
@@ -64,5 +71,25 @@ def test_damaged_cells_and_truncation_never_raise(tmp_path_factory, name, line, 
     try:
         target.write_bytes("\n".join(lines).encode("utf-8", errors="surrogatepass")[: cut or None])
         check(folder)
+    finally:
+        target.write_bytes(original)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(FILES), data=st.binary(max_size=300))
+def test_cli_exits_0_or_1_with_json_issues(tmp_path_factory, name: str, data: bytes) -> None:
+    from click.testing import CliRunner
+
+    from build import cli
+
+    folder = project(tmp_path_factory)
+    target = folder / "datasets" / name
+    original = target.read_bytes()
+    try:
+        target.write_bytes(data)
+        result = CliRunner().invoke(cli, ["validate", "--project", str(folder), "--format", "json"])
+        assert result.exit_code in (0, 1), result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert isinstance(json.loads(result.stdout), list)
     finally:
         target.write_bytes(original)
