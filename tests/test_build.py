@@ -351,3 +351,21 @@ def test_serve_previews_the_built_site(built: Path) -> None:
 def test_serve_without_a_site_says_build_first(make_project) -> None:
     result = CliRunner().invoke(cli, ["serve", "--project", str(make_project())])
     assert result.exit_code == 1 and "请先运行 python build.py build" in result.output
+
+
+def test_unwritable_output_folder_gives_clear_error_and_keeps_site(make_project, monkeypatch) -> None:
+    """As root a chmod does not stop writes, so the writer is made to meet EACCES."""
+    project = make_project()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", "--project", str(project)]).exit_code == 0
+    before = tree_bytes(project / "output")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    result = runner.invoke(cli, ["build", "--project", str(project)])
+    monkeypatch.undo()
+    assert result.exit_code == 1 and "没有权限写入" in result.output and "Traceback" not in result.output
+    assert str(project.resolve()) in result.output
+    assert tree_bytes(project / "output") == before
