@@ -146,6 +146,7 @@ class Directory:
     recommended_to: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # higher-tier brands chosen from it
     region_children: Mapping[str, tuple[Region, ...]] = field(repr=False)
     assessments: Mapping[str, Assessment] = field(repr=False)  # by brand_id, the evaluated year
+    labels: Mapping[tuple[str, str], Mapping[Any, str]] = field(repr=False)  # (resource, field) -> enumLabels
     criteria: CriteriaBook = field(repr=False)  # the book behind `assessments`, to judge other years alike
 
     @property
@@ -161,11 +162,8 @@ class Directory:
         return next(r for r in self.meta["resources"] if r["name"] == name)
 
     def label(self, resource: str, field_name: str, value: Any) -> str:
-        """The Chinese label of an enum value, from the schema's `enumLabels`."""
-        for f in self.resource(resource)["schema"]["fields"]:
-            if f["name"] == field_name:
-                return f.get("enumLabels", {}).get(value, "" if value is None else str(value))
-        raise KeyError(field_name)
+        """The Chinese label of an enum value, from the schema's `enumLabels` (a page asks often)."""
+        return self.labels[(resource, field_name)].get(value, "" if value is None else str(value))
 
     def chain(self, brand: Brand) -> list[Brand]:
         """The brands this one was recommended from, nearest first (cycle-safe)."""
@@ -291,6 +289,8 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         recommended_to=_freeze(recommended_to),
         region_children=_freeze(children),
         assessments=MappingProxyType(assessments),
+        labels=MappingProxyType({(r["name"], f["name"]): f.get("enumLabels", {})
+                                 for r in meta["resources"] for f in r["schema"]["fields"]}),
         criteria=book,
     )
 

@@ -22,6 +22,7 @@ import errno
 import hashlib
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path, PurePosixPath
 from typing import Iterable
@@ -136,13 +137,34 @@ class StagedSite:
                     os.rename(self.staging, self.target)
                     self.staging = old
                 swapped = time.perf_counter() - started
-                shutil.rmtree(self.staging, ignore_errors=True)  # now the old site
+                _delete_old_site(self.staging, len(self.previous))  # self.staging now holds the old site
             else:
                 os.rename(self.staging, self.target)
                 swapped = time.perf_counter() - started
         except OSError as error:
             raise PublishError(_explain(error, self.parent)) from error
         return swapped
+
+
+#: above this many files, the old site is deleted by a detached process after the swap
+DETACH_DELETE_FROM = 20_000
+
+
+def _delete_old_site(old: Path, files: int) -> None:
+    """Delete the replaced site. It is no longer published, so a large one is handed to a
+    detached `rm` (on some disks deleting 200,000 files takes minutes); if that is killed,
+    the next build removes what is left (see `remove_leftovers`)."""
+    rm = shutil.which("rm")
+    if files < DETACH_DELETE_FROM or rm is None:
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    parked = old.with_name(old.name.replace(".staging-", ".old-"))
+    try:
+        os.rename(old, parked)
+        subprocess.Popen([rm, "-rf", "--", str(parked)], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def read_manifest(target: Path) -> dict[str, str]:

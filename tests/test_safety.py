@@ -114,3 +114,19 @@ def test_killed_builds_leave_the_old_or_the_new_site(make_project) -> None:
     assert finished.returncode == 0, finished.stderr
     assert tree(out) == reference
     assert [p.name for p in project.iterdir() if p.name.startswith(".output.")] == []
+
+
+def test_large_old_site_is_deleted_by_a_detached_process(make_project, monkeypatch) -> None:
+    from skillbrands import publish
+
+    monkeypatch.setattr(publish, "DETACH_DELETE_FROM", 0)
+    project = make_project()
+    build_site(project, project / "output")
+    reference = tree(project / "output")
+    build_site(project, project / "output")
+    assert tree(project / "output") == reference
+    for _ in range(100):  # the detached rm finishes on its own
+        if not [p for p in project.iterdir() if p.name.startswith(".output.")]:
+            break
+        time.sleep(0.05)
+    assert [p.name for p in project.iterdir() if p.name.startswith(".output.")] == []
