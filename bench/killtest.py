@@ -13,6 +13,7 @@ import hashlib
 import os
 import random
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -45,6 +46,16 @@ def leftovers(target: Path) -> list[str]:
     """Staging or old folders beside the target."""
     return sorted(p.name for p in target.parent.glob(f".{target.name}.*")
                   if p.name.rpartition("-")[0].endswith((".staging", ".old")))
+
+
+def wait_for_old_sites(target: Path, seconds: float = 300.0) -> bool:
+    """True once no `.old-*` folder is left (the detached delete of a replaced site finished)."""
+    deadline = time.monotonic() + seconds
+    while leftovers(target):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 
 @dataclass
@@ -109,8 +120,11 @@ def kill_test(build: Sequence[str], target: Path, reference: Manifest, expected:
         again = measure(build, cwd=cwd, env=env, stdout=logs / f"next-{number}.out", stderr=logs / f"next-{number}.err")
         if again.returncode != 0:
             next_build = f"FAIL: exit {again.returncode} (see {logs / f'next-{number}.err'})"
-        elif leftovers(target):
+        elif [n for n in leftovers(target) if ".staging-" in n]:
             next_build = "FAIL: left " + ", ".join(leftovers(target))
+        elif not wait_for_old_sites(target):
+            # a large replaced site is deleted by a detached `rm` after the swap: give it time
+            next_build = "FAIL: old site not deleted: " + ", ".join(leftovers(target))
         elif manifest(target) != reference:
             next_build = "FAIL: " + describe_difference(manifest(target), reference)
         else:
