@@ -20,6 +20,7 @@ import json
 import os
 import random
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,9 +28,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO / "datasets"
-# ../shared/reference beside the repository (where the workplace keeps the code lists)
-DEFAULT_REFERENCE = Path(os.environ.get(
-    "SKILLBRANDS_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "reference"))
+# the code lists copied into the repository (reference/README.md gives their sources)
+DEFAULT_REFERENCE = Path(os.environ.get("SKILLBRANDS_REFERENCE", REPO / "reference"))
+
+sys.path.insert(0, str(REPO))  # runs from a checkout even where skillbrands is not installed
+from skillbrands.creditcode import check_character  # noqa: E402
 PROVINCE = "150000"
 YEARS = (2023, 2024, 2025)  # directories published in the sample
 LAST_DATA_YEAR = 2025  # no outcome figures after this year
@@ -203,15 +206,14 @@ LEVELS = {"province": ((420, 900), (0.91, 0.98), (0.72, 0.90), (0.50, 0.75), (0.
           "key_support": ((40, 150), (0.85, 0.97), (0.72, 0.92), (0.30, 0.70), (0.20, 0.60))}
 LIST_MONTHS = {"county": (6, 7), "prefecture": (9, 10), "province": (11, 12)}
 
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def uscc_check(first17: str) -> str:
-    """Check character of a unified social credit code (GB 32100-2015)."""
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
-    return USCC_CHARS[(31 - total % 31) % 31]
+    """Check character of a unified social credit code (GB 32100-2015): the engine's own."""
+    check = check_character(first17)
+    assert check is not None, first17
+    return check
 
 
 def org_code(rng: random.Random, prefix: str) -> str:
