@@ -233,8 +233,12 @@ def _freeze(groups: dict[str, list[Any]]) -> Mapping[str, tuple[Any, ...]]:
     return MappingProxyType({key: tuple(values) for key, values in sorted(groups.items())})
 
 
-def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]]) -> Directory:
-    """Link the typed rows of a valid package into a Directory."""
+def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]],
+                    assessments: Mapping[str, Assessment] | None = None) -> Directory:
+    """Link the typed rows of a valid package into a Directory.
+
+    `assessments` are the criteria verdicts the rules already computed on these rows
+    (valid data, so the same ones); any brand missing there is assessed here."""
     regions = {r["code"]: Region(r["code"], r["name"], r["level"], r["parent_code"]) for r in tables["regions"]}
     occupations = {o["code"]: Occupation(o["code"], o["name"]) for o in tables["occupations"]}
     institutions = _institutions(tables["institutions"], regions)
@@ -276,7 +280,8 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
             children[region.parent_code].append(region)
 
     book = criteria_book(meta, tables, regions)
-    assessments = {brand_id: assess_brand(brand, book) for brand_id, brand in brands.items()}
+    known = assessments or {}
+    assessments = {brand_id: known.get(brand_id) or assess_brand(brand, book) for brand_id, brand in brands.items()}
 
     return Directory(
         meta=MappingProxyType(dict(meta)),

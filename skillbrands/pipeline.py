@@ -67,7 +67,7 @@ def prepare(project: Path, today: date | None = None) -> Prepared:
     content, content_issues = load_content(project)
     prepared = Prepared(issues=loaded.issues + content_issues + check_paths(project), content=content)
     if not has_errors(loaded.issues):
-        directory = build_directory(loaded.descriptor, loaded.tables)
+        directory = build_directory(loaded.descriptor, loaded.tables, loaded.assessments)
         prepared.directory = directory
         prepared.editions = compute_editions(directory, releases_from(loaded.tables.get("releases", [])))
         prepared.frozen = frozen_years(project)

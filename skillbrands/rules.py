@@ -94,6 +94,8 @@ class Tables:
             path = f"datasets/{resources[name]['path']}"
             self.rows[name] = [Row(path, number, values, frozenset(reported.get((path, number), _NONE)))
                                for values, number in zip(rows, loaded.row_numbers.get(name, []))]
+        # criteria verdicts of the evaluated year, kept for the model (one assessment per brand)
+        self.assessments = loaded.assessments
         self.regions = self._index("regions", "code")
         self.institutions = self._index("institutions", "institution_id")
         self.occupations = self._index("occupations", "code")
@@ -450,6 +452,7 @@ def criteria_verdicts(t: Tables, today: date) -> Iterator[Issue]:
             tier=tier, region_code=code, year=year, key_support=bool(key_support),
             outcome=None if outcome is None else {n: outcome.integer(n) for n in ("trainees", *COUNTS)},
             key_support_category=row.text("key_support_category"), book=book)
+        t.assessments[brand_id] = assessment
         if assessment.verdict != "does_not_meet" or assessment.criteria is None:
             continue
         basis = f"{t.plain('brands', 'tier', tier)}品牌标准（{assessment.criteria.document_no}）"

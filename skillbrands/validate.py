@@ -39,6 +39,8 @@ class Loaded:
     tables: dict[str, list[Row]] = field(default_factory=dict)
     row_numbers: dict[str, list[int]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    #: brand_id -> criteria verdict on the evaluated year, computed by the rules and reused by the model
+    assessments: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

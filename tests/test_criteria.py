@@ -140,3 +140,15 @@ def test_small_cohort_caveat(make_project, trainees: int, small: bool) -> None:
     row = [line for line in (project / "output" / "data" / "outcomes.csv").read_text(encoding="utf-8-sig").splitlines()
            if line.startswith("hs-cook,")][1]
     assert row.endswith(",true" if small else ",false")
+
+
+def test_model_reuses_the_rules_verdicts_and_they_agree(repo) -> None:
+    from skillbrands.model import build_directory
+    from skillbrands.validate import load_package
+
+    loaded = load_package(repo)
+    assert len(loaded.assessments) == len(loaded.tables["brands"]) == 170
+    shared = build_directory(loaded.descriptor, loaded.tables, loaded.assessments)
+    alone = build_directory(loaded.descriptor, loaded.tables)
+    assert dict(shared.assessments) == dict(alone.assessments)
+    assert sum(a.verdict == "does_not_meet" for a in alone.assessments.values()) == 4
