@@ -190,8 +190,11 @@ def edition_csv(edition: Edition) -> dict[str, bytes]:
 
 def sums_file(files: Mapping[str, bytes]) -> bytes:
     """sha256sum's format, so `sha256sum -c SHA256SUMS` verifies a download."""
-    lines = [f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())]
-    return "".join(lines).encode("ascii")
+    return sums_text({name: hashlib.sha256(data).hexdigest() for name, data in files.items()})
+
+
+def sums_text(digests: Mapping[str, str]) -> bytes:
+    return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests)).encode("ascii")
 
 
 def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str, bytes]]:
@@ -213,7 +216,7 @@ def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str,
         }, compact=True)
         sums[f"{name}.json"] = hashlib.sha256(data).hexdigest()
         yield f"{folder}/{name}.json", data
-    yield f"{folder}/{SUMS}", "".join(f"{sums[n]}  {n}\n" for n in sorted(sums)).encode("ascii")
+    yield f"{folder}/{SUMS}", sums_text(sums)
 
 
 def freeze(project: Path, edition: Edition) -> Path:

@@ -191,31 +191,34 @@ def store(path: Path, relpath: str, data: bytes, published: Path, previous: dict
     """Put one file into the staging folder: a hard link to the published copy when it is
     unchanged, else the bytes. Returns (digest, linked?)."""
     key = digest(data)
-    try:
-        if path.parent not in _made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _made_dirs.add(path.parent)
-        if previous.get(relpath) == key:
-            try:
-                os.link(safe_join(published, relpath), path)
-                return key, True
-            except OSError:
-                pass  # gone, another filesystem, no links: write it instead
-        path.write_bytes(data)
-    except OSError as error:
-        raise PublishError(_explain(error, folder)) from error
+    if previous.get(relpath) == key:
+        _make_parent(path, folder)
+        try:
+            os.link(safe_join(published, relpath), path)
+            return key, True
+        except OSError:
+            pass  # gone, another filesystem, no links: write it instead
+    write_file(path, data, folder)
     return key, False
 
 
 def write_file(path: Path, data: bytes, folder: Path) -> None:
     """Write one file (parents created once per process); Chinese error on failure."""
+    _make_parent(path, folder)
     try:
-        if path.parent not in _made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _made_dirs.add(path.parent)
         path.write_bytes(data)
     except OSError as error:
         raise PublishError(_explain(error, folder)) from error
+
+
+def _make_parent(path: Path, folder: Path) -> None:
+    if path.parent in _made_dirs:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PublishError(_explain(error, folder)) from error
+    _made_dirs.add(path.parent)
 
 
 def safe_join(root: Path, relpath: str) -> Path:
