@@ -89,6 +89,14 @@ CODES: dict[str, str] = {
     "personal-mobile-number": "含有个人手机号码",
     "personal-bank-card": "含有像银行卡号的号码",
     "unsafe-path": "符号链接或越出项目目录的路径",
+    # publishing (issue 20, points 1-3)
+
+    # URLs and remote resources (issue 20, points 4-5; Markdown limits of point 10)
+
+    # history that cannot be bypassed (issue 20, points 6-8)
+
+    # hostile inputs: descriptors, limits, lookalike values, IDs (issue 20, points 9-12)
+
 }
 
 
