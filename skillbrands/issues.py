@@ -119,6 +119,18 @@ class Issue:
         return asdict(self)
 
 
+#: the longest piece of a value a message quotes (a 5 MB cell is never echoed whole)
+EXCERPT_CHARS = 40
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A value as a message may quote it: at most `limit` characters, then "…（共 N 个字符）"."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（共 {len(text):,} 个字符）"
+
+
 def has_errors(issues: Iterable[Issue]) -> bool:
     return any(issue.severity == "error" for issue in issues)
 
