@@ -61,8 +61,13 @@ def cli() -> None:
 def validate(project: Path, fmt: str, today) -> None:
     """校验 datasets/ 中的数据包，一次列出全部问题。"""
     from skillbrands.pipeline import check_project
+    from skillbrands.workers import WorkerError
 
-    issues = check_project(project, today.date() if today else None)
+    try:
+        issues = check_project(project, today.date() if today else None)
+    except WorkerError as error:
+        click.echo(f"校验未完成：{error}", err=True)
+        sys.exit(1)
     print_issues(issues, fmt)
     sys.exit(1 if has_errors(issues) else 0)
 

@@ -21,7 +21,8 @@ from .issues import Issue, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
 from .render import make_environment, plan_pages, write_pages
-from .validate import Loaded, load_package, reference_date, workers
+from .validate import Loaded, load_package, reference_date
+from .workers import WorkerError, workers
 
 
 class BuildError(Exception):
@@ -137,7 +138,10 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
     clock = _Clock(result.stages)
 
     with clock("validate"):
-        prepared = prepare(project, today)
+        try:
+            prepared = prepare(project, today)
+        except WorkerError as error:
+            raise BuildError(str(error)) from error
         result.issues = prepared.issues
     if has_errors(result.issues) or prepared.directory is None:
         raise BuildError("数据有错误", result.issues)
@@ -168,7 +172,7 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
             result.stages["cleanup"] -= result.stages["publish"]
             result.bytes = site.bytes
             result.linked = site.linked
-    except PublishError as error:
+    except (PublishError, WorkerError) as error:
         raise BuildError(str(error)) from error
     except TemplateError as error:
         where = f"{error.filename or error.name} 第{error.lineno}行" if isinstance(error, TemplateSyntaxError) else ""

@@ -3,15 +3,31 @@
 The staging folder sits beside the target (same filesystem, so the swap is a
 rename). On Linux the swap is one `renameat2(RENAME_EXCHANGE)` call: at every
 instant `output/` is the complete old site or the complete new one. Elsewhere it
-falls back to two renames. Leftovers of a build that was killed are removed by the
-next build. The writer refuses paths outside the folder and writing one path twice.
+falls back to two renames. The writer refuses paths outside the folder and writing
+one path twice.
 
-A rebuild rarely changes most files, and on many disks creating and deleting a
-file costs far more than linking one. So the published site carries a manifest
-(`.skillbrands-site`: a digest per file); a file whose bytes are unchanged is
-hard-linked from the published site into the staging folder instead of written,
-and deleting the old site afterwards then only drops names. The staging folder is
-still a complete site of its own, so the swap stays atomic.
+Guarantees when builds overlap or people touch the output by hand:
+
+- **One build at a time per output folder.** A build holds an exclusive lock
+  (`flock` on `.skillbrands.<name>.lock` beside the target) from before it reads
+  the published site until after the swap; a second build into the same folder
+  stops at once with a message naming the process that holds it. The kernel drops
+  the lock when the holder dies, so a killed build never blocks the next one, and
+  leftovers of killed builds are removed by the next build under the lock.
+- **Only proven bytes are reused.** A rebuild rarely changes most files, and on
+  many disks creating and deleting a file costs far more than linking one. The
+  published site carries a manifest (`.skillbrands-site`, a digest per file: part of
+  the site, so byte-identical for the same commit), and beside the target a ledger
+  (`.skillbrands.<name>.ledger`) records each file's digest, size, mtime and inode as
+  written. A file whose new bytes have the recorded digest is hard-linked from the
+  published site only when the published file is still a regular file with the
+  recorded (inode, size, mtime_ns); a file edited, truncated or replaced by hand
+  fails that check and is written afresh. A missing, stale or damaged ledger only
+  means more files are written.
+- **Nothing is deleted that the tool did not write.** Files in the published
+  folder that are not in its manifest are either carried over into the new site
+  (`CARRY_OVER`: `.git`, `CNAME`, `.nojekyll`, `.well-known`, as hard links) or
+  stop the build before any work, naming them.
 """
 
 from __future__ import annotations
@@ -19,18 +35,28 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 #: every published site carries it (a manifest of its files), so we never swap away a
-#: folder we did not make, and know which files a rebuild can link instead of write
+#: folder we did not make, and know which files a rebuild may link instead of write
 MARKER = ".skillbrands-site"
 _MANIFEST_HEADER = "skillbrands site manifest: blake2b-128 digest, path\n"
+_LEDGER_HEADER = "skillbrands ledger: blake2b-128 digest, size, mtime_ns, inode, path\n"
+#: top-level names in a published folder that the tool did not write but keeps: a git
+#: checkout of the site (GitHub Pages' `gh-pages`), its custom domain, Jekyll switch-off
+#: and ACME/security.txt files put there by the host
+CARRY_OVER = (".git", ".nojekyll", ".well-known", "CNAME")
+#: at most this many foreign files are named in the message that refuses them
+_SHOWN = 10
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -43,44 +69,145 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+class Record(NamedTuple):
+    """A published file as this tool wrote it: enough to prove it is still those bytes."""
+
+    digest: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+Entry = tuple[str, Record, bool]  # (relpath, record, linked?)
+
+
+@dataclass
+class Store:
+    """Puts files into a staging folder (in this process or a forked worker): a hard link
+    to the published copy when that is provably unchanged, else the bytes."""
+
+    published: Path
+    previous: dict[str, Record]
+    folder: Path  # named in error messages
+    made_dirs: set[Path] = field(default_factory=set)
+
+    def put(self, path: Path, relpath: str, data: bytes) -> Entry:
+        key = digest(data)
+        old = self.previous.get(relpath)
+        if old is not None and old.digest == key and old.size == len(data):
+            source = safe_join(self.published, relpath)
+            if _unchanged(source, old):
+                self.make_parent(path)
+                try:
+                    os.link(source, path, follow_symlinks=False)
+                    return relpath, old, True
+                except OSError as error:
+                    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                        raise PublishError(_explain(error, self.folder)) from error
+                    # gone, another filesystem, no links here: write it instead
+        self.write(path, data)
+        try:
+            written = os.stat(path)
+        except OSError as error:
+            raise PublishError(_explain(error, self.folder)) from error
+        return relpath, Record(key, len(data), written.st_mtime_ns, written.st_ino), False
+
+    def write(self, path: Path, data: bytes) -> None:
+        """Write one file (parents created once); Chinese error on failure."""
+        self.make_parent(path)
+        try:
+            path.write_bytes(data)
+        except OSError as error:
+            raise PublishError(_explain(error, self.folder)) from error
+
+    def make_parent(self, path: Path) -> None:
+        if path.parent in self.made_dirs:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PublishError(_explain(error, self.folder)) from error
+        self.made_dirs.add(path.parent)
+
+
+def _unchanged(path: Path, record: Record) -> bool:
+    """The published file is still the regular file this tool wrote (not edited, not replaced)."""
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return (stat.S_ISREG(now.st_mode) and now.st_ino == record.inode and now.st_size == record.size
+            and now.st_mtime_ns == record.mtime_ns)
+
+
 class StagedSite:
-    """A site being written into `<parent>/.<name>.staging-<pid>`."""
+    """A site being written into `<parent>/.<name>.staging-<pid>`, under the output's lock."""
 
     def __init__(self, target: Path):
         self.target = Path(target).resolve()
         self.parent = self.target.parent
         self.staging = self.parent / f".{self.target.name}.staging-{os.getpid()}"
+        self.lock = OutputLock(self.target)
         self.written: set[str] = set()
-        self.manifest: dict[str, str] = {}  # path -> digest of what this build wrote
-        self.previous: dict[str, str] = {}  # the same for the published site
+        self.manifest: dict[str, Record] = {}  # what this build wrote
+        self.previous: dict[str, Record] = {}  # published files as their builder wrote them
+        self.carried: list[str] = []  # top-level names carried over from the published site
+        self.store = Store(self.target, {}, self.parent)
         self.files = 0
         self.linked = 0
         self.bytes = 0
 
     def __enter__(self) -> "StagedSite":
-        self._check_target()
-        remove_leftovers(self.target)
-        _made_dirs.clear()
-        self.previous = read_manifest(self.target)
+        if self.target.exists() and not self.target.is_dir():
+            raise PublishError(f"输出位置 {self.target} 是一个文件，不是目录。")
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging.mkdir()
         except OSError as error:
             raise PublishError(_explain(error, self.parent)) from error
+        self.lock.acquire()
+        try:
+            known = read_manifest(self.target)
+            self.carried = self._check_foreign(known)
+            remove_leftovers(self.target)
+            ledger = read_ledger(self.lock.ledger)
+            self.previous = {path: record for path, record in ledger.items() if known.get(path) == record.digest}
+            self.store = Store(self.target, self.previous, self.parent)
+            self.staging.mkdir()
+        except OSError as error:
+            self.lock.release()
+            raise PublishError(_explain(error, self.parent)) from error
+        except BaseException:
+            self.lock.release()
+            raise
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        if kind is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
+        try:
+            if kind is not None:
+                shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self.lock.release()
 
-    def _check_target(self) -> None:
-        if self.target.exists() and not self.target.is_dir():
-            raise PublishError(f"输出位置 {self.target} 是一个文件，不是目录。")
-        if self.target.is_dir() and any(self.target.iterdir()) and not (self.target / MARKER).exists():
+    def _check_foreign(self, known: dict[str, str]) -> list[str]:
+        """Refuse a published folder holding files this tool did not write (other than
+        CARRY_OVER); return the CARRY_OVER names present, to carry into the new site."""
+        if not self.target.is_dir():
+            return []
+        has_manifest = (self.target / MARKER).is_file()
+        foreign, carried = _foreign_entries(self.target, set(known))
+        if foreign and not has_manifest:
+            shown = "、".join(foreign[:_SHOWN])
             raise PublishError(
-                f"输出目录 {self.target} 已存在且不是本工具生成的网站（缺少 {MARKER}）；"
-                "为免覆盖其中的文件，请换一个输出目录或先手动清空它。")
+                f"输出目录 {self.target} 已存在且不是本工具生成的网站（缺少 {MARKER}），其中有 {shown}"
+                f"{'等' if len(foreign) > _SHOWN else ''}；为免覆盖其中的文件，请换一个输出目录或先手动清空它。")
+        if foreign:
+            shown = "、".join(foreign[:_SHOWN])
+            more = f"等 {len(foreign):,} 项" if len(foreign) > _SHOWN else ""
+            raise PublishError(
+                f"输出目录 {self.target} 中有不是本工具写入的文件：{shown}{more}。重新生成会替换整个目录，"
+                f"为免删掉它们，构建已停止：请把它们移到别处（网站自带的文件请放进 site_templates/assets/），"
+                f"然后重试。会原样保留的只有：{'、'.join(CARRY_OVER)}。")
+        return carried
 
     def claim(self, relpath: str) -> Path:
         """Reserve a path for writing (by this process or a worker); refuse collisions and escapes."""
@@ -92,16 +219,15 @@ class StagedSite:
 
     def write(self, relpath: str, data: bytes) -> None:
         path = self.claim(relpath)
-        key, linked = store(path, relpath, data, self.target, self.previous, self.parent)
-        self.record([(relpath, key, linked, len(data))])
+        self.record([self.store.put(path, relpath, data)])
 
-    def record(self, entries: Iterable[tuple[str, str, bool, int]]) -> None:
-        """Account for stored files (relpath, digest, linked?, size), also those workers stored."""
-        for relpath, key, linked, size in entries:
-            self.manifest[relpath] = key
+    def record(self, entries: Iterable[Entry]) -> None:
+        """Account for stored files, also those workers stored."""
+        for relpath, record, linked in entries:
+            self.manifest[relpath] = record
             self.files += 1
             self.linked += linked
-            self.bytes += size
+            self.bytes += record.size
 
     def write_all(self, items: Iterable[tuple[str, bytes]]) -> int:
         count = 0
@@ -126,8 +252,9 @@ class StagedSite:
 
         Returns the seconds the swap itself took; the old site is deleted afterwards.
         """
-        lines = "".join(f"{key}  {path}\n" for path, key in sorted(self.manifest.items()))
-        write_file(safe_join(self.staging, MARKER), (_MANIFEST_HEADER + lines).encode("utf-8"), self.parent)
+        self._carry_over()
+        lines = "".join(f"{r.digest}  {path}\n" for path, r in sorted(self.manifest.items()))
+        self.store.write(safe_join(self.staging, MARKER), (_MANIFEST_HEADER + lines).encode("utf-8"))
         started = time.perf_counter()
         try:
             if self.target.exists():
@@ -143,7 +270,96 @@ class StagedSite:
                 swapped = time.perf_counter() - started
         except OSError as error:
             raise PublishError(_explain(error, self.parent)) from error
+        write_ledger(self.lock.ledger, self.manifest)
         return swapped
+
+    def _carry_over(self) -> None:
+        """Hard-link CARRY_OVER entries of the published folder into the staging folder
+        (a file the build wrote itself under the same name wins)."""
+        for name in self.carried:
+            if name in self.written or any(path.startswith(f"{name}/") for path in self.written):
+                continue
+            source, target = self.target / name, self.staging / name
+            try:
+                if source.is_symlink() or source.is_file():
+                    _link_or_copy(source, target)
+                elif source.is_dir():
+                    shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+            except (OSError, shutil.Error) as error:
+                raise PublishError(f"无法保留输出目录中的 {name}：{error}") from error
+
+
+def _link_or_copy(source, target) -> None:
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+        return
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _foreign_entries(target: Path, known: set[str]) -> tuple[list[str], list[str]]:
+    """(entries of `target` not written by this tool, CARRY_OVER names present), sorted."""
+    known_dirs = {str(PurePosixPath(path).parent) for path in known}
+    known_dirs |= {str(parent) for path in known_dirs for parent in PurePosixPath(path).parents}
+    foreign: list[str] = []
+    carried: list[str] = []
+
+    def walk(folder: Path, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                relpath = f"{prefix}{entry.name}"
+                if not prefix and entry.name in CARRY_OVER:
+                    carried.append(entry.name)
+                elif not prefix and entry.name == MARKER:
+                    continue
+                elif entry.is_dir(follow_symlinks=False):
+                    if relpath in known_dirs:
+                        walk(Path(entry.path), f"{relpath}/")
+                    else:
+                        foreign.append(f"{relpath}/")
+                elif relpath not in known or not entry.is_file(follow_symlinks=False):
+                    foreign.append(relpath)
+
+    walk(target, "")
+    return foreign, carried
+
+
+class OutputLock:
+    """An exclusive, non-blocking `flock` on `<parent>/.skillbrands.<name>.lock`.
+
+    The file stays (deleting a lock file lets two builds lock two different files); it
+    holds the holder's process ID, for the message a second build shows.
+    """
+
+    def __init__(self, target: Path):
+        self.path = target.parent / f".skillbrands.{target.name}.lock"
+        self.ledger = target.parent / f".skillbrands.{target.name}.ledger"  # see read_ledger
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            raise PublishError(_explain(error, self.path.parent)) from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f"（进程 {holder}）" if holder.isdigit() else ""
+            raise PublishError(
+                f"另一个构建{who}正在发布到 {self.path.parent / self.path.name.removeprefix('.skillbrands.').removesuffix('.lock')}；"
+                "同一个输出目录一次只能有一个构建。请等它结束后再运行，或换一个输出目录（--out）。") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
 
 
 #: above this many files, the old site is deleted by a detached process after the swap
@@ -168,57 +384,54 @@ def _delete_old_site(old: Path, files: int) -> None:
 
 
 def read_manifest(target: Path) -> dict[str, str]:
-    """The published site's files and digests (empty for an old or foreign folder)."""
+    """The published site's files and digests (empty for a foreign folder)."""
+    path = target / MARKER
     try:
-        text = (target / MARKER).read_text(encoding="utf-8")
+        if path.is_symlink() or not path.is_file():
+            return {}
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
     if not text.startswith(_MANIFEST_HEADER):
         return {}
     out = {}
     for line in text[len(_MANIFEST_HEADER):].splitlines():
-        key, _, path = line.partition("  ")
-        if key and path:
-            out[path] = key
+        key, _, relpath = line.partition("  ")
+        if key and relpath:
+            out[relpath] = key
     return out
 
 
-_made_dirs: set[Path] = set()
-
-
-def store(path: Path, relpath: str, data: bytes, published: Path, previous: dict[str, str],
-          folder: Path) -> tuple[str, bool]:
-    """Put one file into the staging folder: a hard link to the published copy when it is
-    unchanged, else the bytes. Returns (digest, linked?)."""
-    key = digest(data)
-    if previous.get(relpath) == key:
-        _make_parent(path, folder)
-        try:
-            os.link(safe_join(published, relpath), path)
-            return key, True
-        except OSError:
-            pass  # gone, another filesystem, no links: write it instead
-    write_file(path, data, folder)
-    return key, False
-
-
-def write_file(path: Path, data: bytes, folder: Path) -> None:
-    """Write one file (parents created once per process); Chinese error on failure."""
-    _make_parent(path, folder)
+def read_ledger(path: Path) -> dict[str, Record]:
+    """Published files as written: path -> (digest, size, mtime_ns, inode); {} if unusable."""
     try:
-        path.write_bytes(data)
-    except OSError as error:
-        raise PublishError(_explain(error, folder)) from error
+        if path.is_symlink():
+            return {}
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not text.startswith(_LEDGER_HEADER):
+        return {}
+    out = {}
+    for line in text[len(_LEDGER_HEADER):].splitlines():
+        fields, _, relpath = line.partition("  ")
+        parts = fields.split(" ")
+        if len(parts) == 4 and relpath and all(p.isdigit() for p in parts[1:]):
+            out[relpath] = Record(parts[0], int(parts[1]), int(parts[2]), int(parts[3]))
+    return out
 
 
-def _make_parent(path: Path, folder: Path) -> None:
-    if path.parent in _made_dirs:
-        return
+def write_ledger(path: Path, records: dict[str, Record]) -> None:
+    """Replace the ledger atomically. Best effort: without it the next build links nothing."""
+    lines = "".join(f"{r.digest} {r.size} {r.mtime_ns} {r.inode}  {relpath}\n"
+                    for relpath, r in sorted(records.items()))
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise PublishError(_explain(error, folder)) from error
-    _made_dirs.add(path.parent)
+        temporary.write_bytes((_LEDGER_HEADER + lines).encode("utf-8"))
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
 
 
 def safe_join(root: Path, relpath: str) -> Path:
@@ -230,24 +443,16 @@ def safe_join(root: Path, relpath: str) -> Path:
 
 
 def remove_leftovers(target: Path) -> None:
-    """Delete staging or old folders left by builds that were killed."""
+    """Delete staging or old folders left by builds that were killed (called under the
+    output's lock, so no other build is writing any of them)."""
     for path in target.parent.glob(f".{target.name}.*-*"):
         kind, _, pid = path.name.rpartition("-")
         if not kind.endswith((".staging", ".old")) or not pid.isdigit():
             continue
-        if int(pid) != os.getpid() and _alive(int(pid)):
-            continue  # another build is running right now
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        if path.is_symlink():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -269,7 +474,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _explain(error: OSError, folder: Path) -> str:
-    if error.errno == errno.ENOSPC:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"磁盘空间不足，无法写入 {folder}；请清理磁盘后重试。"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"没有权限写入 {folder}；请检查该目录的权限。"

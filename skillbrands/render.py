@@ -9,7 +9,6 @@ the build.
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from .content import ContentPage
 from .editions import Edition
 from .model import TIERS, Brand, Directory
-from .publish import StagedSite, store
+from .publish import Entry, StagedSite, Store
+from .workers import can_fork, fork_pool
 
 
 @dataclass(frozen=True)
@@ -221,9 +221,8 @@ def write_pages(site: StagedSite, env: Environment, directory: Directory, pages:
     comes back, for the site's manifest.
     """
     paths = [site.claim(page.path) for page in pages]
-    job = {"env": env, "directory": directory, "pages": pages, "nav": nav, "paths": paths,
-           "published": site.target, "previous": site.previous, "folder": site.parent}
-    if jobs <= 1 or len(pages) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    job = {"env": env, "directory": directory, "pages": pages, "nav": nav, "paths": paths, "store": site.store}
+    if jobs <= 1 or len(pages) < PARALLEL_FROM or not can_fork():
         site.record(_store_range(job, 0, len(pages)))
         return len(pages)
     for page in pages[:1]:  # compile the templates once, before forking
@@ -231,22 +230,19 @@ def write_pages(site: StagedSite, env: Environment, directory: Directory, pages:
     _JOB.update(job)
     try:
         ranges = [(start, min(start + CHUNK_PAGES, len(pages))) for start in range(0, len(pages), CHUNK_PAGES)]
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for entries in pool.imap(_store_job_range, ranges):
+        with fork_pool(jobs) as pool:
+            for entries in pool.map(_store_job_range, ranges):
                 site.record(entries)
     finally:
         _JOB.clear()
     return len(pages)
 
 
-def _store_job_range(bounds: tuple[int, int]) -> list[tuple[str, str, bool, int]]:
+def _store_job_range(bounds: tuple[int, int]) -> list[Entry]:
     return _store_range(_JOB, *bounds)
 
 
-def _store_range(job: dict[str, Any], start: int, stop: int) -> list[tuple[str, str, bool, int]]:
-    entries = []
+def _store_range(job: dict[str, Any], start: int, stop: int) -> list[Entry]:
+    store: Store = job["store"]
     rendered = render_pages(job["env"], job["directory"], job["pages"][start:stop], job["nav"])
-    for (relpath, data), path in zip(rendered, job["paths"][start:stop]):
-        key, linked = store(path, relpath, data, job["published"], job["previous"], job["folder"])
-        entries.append((relpath, key, linked, len(data)))
-    return entries
+    return [store.put(path, relpath, data) for (relpath, data), path in zip(rendered, job["paths"][start:stop])]

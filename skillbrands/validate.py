@@ -9,7 +9,6 @@ tables (`keys.py`) are checked last, on those typed rows.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from .keys import check_keys
 from .privacy import scan_personal_data
 from .read import RawTable, read_table
 from .rules import check_rules
+from .workers import can_fork, fork_pool, workers
 
 PACKAGE_FILE = "datasets/datapackage.json"
 
@@ -139,14 +139,6 @@ PARALLEL_FROM = 40_000
 _PENDING: dict[str, tuple[RawTable, dict[str, Any], str]] = {}
 
 
-def workers() -> int:
-    """Worker processes to use: the CPUs this process may run on (SKILLBRANDS_JOBS overrides)."""
-    forced = os.environ.get("SKILLBRANDS_JOBS", "").strip()
-    if forced.isdigit() and int(forced) > 0:
-        return int(forced)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[str, tuple[list[Row], list[Issue]]]:
     """Run frictionless over every table, in row ranges shared among worker processes."""
     tasks = [(name, start, min(start + CHUNK_ROWS, len(raw.rows)))
@@ -156,11 +148,11 @@ def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[s
     _PENDING.update(raws)
     try:
         jobs = workers()
-        if jobs > 1 and total >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        if jobs > 1 and total >= PARALLEL_FROM and can_fork():
             # biggest tasks first, so the last ones to finish are small
             tasks.sort(key=lambda t: t[1] - t[2])
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                done = pool.map(_type_check_chunk, tasks, chunksize=1)
+            with fork_pool(jobs) as pool:
+                done = list(pool.map(_type_check_chunk, tasks))
         else:
             done = [_type_check_chunk(task) for task in tasks]
     finally:

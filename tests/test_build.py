@@ -203,10 +203,13 @@ def test_build_is_deterministic(make_project) -> None:
 def test_rebuild_replaces_site_and_leaves_no_debris(make_project) -> None:
     project = make_project()
     out = project / "output"
+    extra = project / "content" / "extra.md"
+    extra.write_text("title: 临时页面\n\n正文。\n", encoding="utf-8")
     build_site(project, out)
-    (out / "stale.html").write_text("old", encoding="utf-8")
-    build_site(project, out)
-    assert not (out / "stale.html").exists()
+    assert (out / "extra" / "index.html").is_file()
+    extra.unlink()
+    build_site(project, out)  # a page the last build wrote and this one does not: gone
+    assert not (out / "extra").exists()
     assert [p.name for p in project.iterdir() if p.name.startswith(".output")] == []
 
 
