@@ -151,7 +151,7 @@ def review(project: Path, year: int, fmt: str, csv_path: Path | None, today) -> 
 @today_option
 def freeze(project: Path, year: int, today) -> None:
     """冻结一个已公布的年度版本：把版本文件和 SHA256SUMS 写入 datasets/editions/<年度>/。"""
-    from skillbrands.editions import FROZEN_DIR, freeze as write_frozen
+    from skillbrands.editions import FROZEN_DIR, FreezeError, freeze as write_frozen
     from skillbrands.pipeline import prepare
 
     prepared = prepare(project, today.date() if today else None)
@@ -167,7 +167,14 @@ def freeze(project: Path, year: int, today) -> None:
     if year in prepared.frozen:
         click.echo(f"{year}年度版本已冻结（{FROZEN_DIR}/{year}/），内容与当前数据一致，无需再次冻结。")
         return
-    folder = write_frozen(project, edition)
+    try:
+        folder = write_frozen(project, edition)
+    except FreezeError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(f"无法写入 {FROZEN_DIR}/{year}/：{error.strerror or error}；未冻结。", err=True)
+        sys.exit(1)
     click.echo(f"已冻结{year}年度版本：{len(edition.brands)} 个品牌，文件写入 {folder}；请提交该目录。")
 
 

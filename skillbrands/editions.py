@@ -3,23 +3,21 @@
 An edition is a pure function of the data and a release row: the brands published on
 or before its date and not yet exited, their figures up to the year before, the
 exits so far, and each institution's status as of that date. `freeze` writes an
-edition's files into `datasets/editions/<year>/` with a SHA256SUMS manifest; from then
-on every build recomputes the edition and fails, naming the source row, if committed
-data would change what was published.
+edition's files into `datasets/editions/<year>/` with a SHA256SUMS manifest (never
+through a symlink); from then on every build recomputes the edition and fails, naming
+the source row, if committed data would change what was published (`frozen.py`).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from .export import csv_bytes, dump_json, json_value, metadata
-from .issues import Issue
 from .model import Brand, Directory, Institution
 
 FROZEN_DIR = "datasets/editions"
@@ -219,83 +217,34 @@ def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str,
     yield f"{folder}/{SUMS}", sums_text(sums)
 
 
+class FreezeError(Exception):
+    """`freeze` refused to write: a symlink stands where the edition's files would go."""
+
+
 def freeze(project: Path, edition: Edition) -> Path:
-    """Write the edition's CSV files and their SHA256SUMS into datasets/editions/<year>/."""
+    """Write the edition's CSV files and their SHA256SUMS into datasets/editions/<year>/.
+
+    Never through a symlink: a linked datasets/, editions/ or year folder (or file)
+    would put the files, or overwrite others, outside the project."""
     folder = project / FROZEN_DIR / str(edition.year)
+    for path in (project / "datasets", project / FROZEN_DIR, folder):
+        if path.is_symlink():
+            raise FreezeError(f"{path.relative_to(project).as_posix()} 是符号链接；为免把文件写到项目以外，未冻结。"
+                              "请把它换成项目中的普通文件夹后再冻结。")
     folder.mkdir(parents=True, exist_ok=True)
     files = edition_csv(edition)
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    (folder / SUMS).write_bytes(sums_file(files))
+    for name, data in {**files, SUMS: sums_file(files)}.items():
+        _write_no_follow(folder / name, data, project)
     return folder
 
 
-def frozen_years(project: Path) -> set[int]:
-    folder = project / FROZEN_DIR
-    return {int(p.name) for p in folder.iterdir() if p.name.isdigit()} if folder.is_dir() else set()
-
-
-def check_frozen(project: Path, edition: Edition, locate: Callable[[str, tuple[str, ...]], int | None]) -> list[Issue]:
-    """Compare a frozen edition with the one today's data produce; one issue per changed row.
-
-    `locate(resource, key)` gives the spreadsheet row of a source row (brands by id,
-    outcomes by (brand_id, year) …) so staff see which committed row changed history.
-    """
-    year = edition.year
-    folder = project / FROZEN_DIR / str(year)
-    relfolder = f"{FROZEN_DIR}/{year}"
-    if not folder.is_dir():
-        return []
-    issues: list[Issue] = []
-    stored = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name != SUMS}
-    sums = folder / SUMS
-    if not sums.is_file() or sums.read_bytes() != sums_file(stored):
-        issues.append(Issue(f"{relfolder}/{SUMS}", None, None, "edition-tampered", "error",
-                            f"{year}年度版本的冻结文件与 {SUMS} 不符：冻结后的文件被改动过。已公布的版本不能修改。"))
-        return issues
-    current = edition_csv(edition)
-    for name, (keys, columns) in TABLES.items():
-        filename = f"{name}.csv"
-        if stored.get(filename) == current[filename]:
-            continue
-        if name == "changes" and issues:
-            continue  # derived from the tables above: their changed rows already say why
-        old = _rows_by_key(stored.get(filename, b""), keys)
-        new = _rows_by_key(current[filename], keys)
-        for key in sorted(set(old) | set(new)):
-            if old.get(key) == new.get(key):
-                continue
-            issues.append(_changed_row(year, name, key, old.get(key), new.get(key), columns, locate, relfolder))
-    return issues
-
-
-def _rows_by_key(data: bytes, keys: tuple[str, ...]) -> dict[tuple[str, ...], dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-    return {tuple(row[k] for k in keys): row for row in reader}
-
-
-#: edition columns that are not a column of the source row (joined or computed)
-_DERIVED = {"institution_name", "region_name", "pass_rate", "employment_rate"}
-_SOURCE = {"brands": "brands", "outcomes": "outcomes", "exits": "exits", "institutions": "institutions"}
-
-
-def _changed_row(year, name, key, old, new, columns, locate, relfolder) -> Issue:
-    shown = "、".join(key)
-    title = f"{year}年度版本（已冻结）"
-    if old is None:
-        what = f"会在{title}的 {name}.csv 中增加一行（{shown}）"
-    elif new is None:
-        what = f"会使{title}的 {name}.csv 中的一行（{shown}）消失"
-    else:
-        diffs = [f"{c} 由“{old[c]}”变为“{new.get(c, '')}”" for c in columns if old.get(c) != new.get(c)]
-        what = f"会改变{title}中 {name}.csv 的一行（{shown}）：{'；'.join(diffs)}"
-    message = (f"这次提交的数据{what}。已公布的版本不能修改：请撤销这处改动；"
-               f"如确需更正历史版本，须经批准后删除 {relfolder}/ 并重新冻结。")
-    resource = _SOURCE.get(name)
-    row = locate(resource, key) if resource else None
-    if resource and row is not None:
-        changed = [c for c in columns if old and new and old.get(c) != new.get(c) and c not in _DERIVED]
-        return Issue(f"datasets/{resource}.csv", row, changed[0] if changed else None, "edition-changed", "error",
-                     message)
-    return Issue(f"{relfolder}/{name}.csv", None, None, "edition-changed", "error", message)
-
+def _write_no_follow(path: Path, data: bytes, project: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as error:
+        if path.is_symlink():
+            raise FreezeError(f"{path.relative_to(project).as_posix()} 是符号链接；为免改写项目以外的文件，未冻结。"
+                              "请删除这个符号链接后再冻结。") from error
+        raise
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)

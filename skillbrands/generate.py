@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
+import shutil
 import time
 from bisect import bisect
 from dataclasses import dataclass, field
@@ -696,6 +698,22 @@ order: 10
 """
 
 
+def _refuse_symlinks(project: Path, package: dict[str, Any]) -> None:
+    """Nothing generate deletes or overwrites may be a symlink: the files it points at,
+    anywhere on the machine, would be deleted or overwritten. Checked before anything is written."""
+    datasets, content = project / "datasets", project / "content"
+    paths = [datasets, content, datasets / "datapackage.json", content / "about.md", datasets / "editions",
+             *(datasets / resource["path"] for resource in package["resources"])]
+    if not any(path.is_symlink() for path in (datasets, datasets / "editions")) and (datasets / "editions").is_dir():
+        for top, folders, files in os.walk(datasets / "editions"):  # never enters a linked folder
+            paths += [Path(top, name) for name in folders + files]
+    linked = sorted({path.relative_to(project).as_posix() for path in paths if path.is_symlink()})
+    if linked:
+        shown = "、".join(linked[:5]) + (f" 等 {len(linked)} 处" if len(linked) > 5 else "")
+        raise GenerateError(f"{project} 中的 {shown} 是符号链接；为免删除或覆盖它指向的项目以外的文件，"
+                            "未生成任何文件。请删除这些符号链接，或指定一个新的空文件夹。")
+
+
 def generate(project: Path, scale: str, seed: int = 1, force: bool = False) -> GenerateResult:
     """Write a complete national test project into `project` (created if missing)."""
     started = time.perf_counter()
@@ -708,18 +726,17 @@ def generate(project: Path, scale: str, seed: int = 1, force: bool = False) -> G
     if project.is_dir() and any(project.iterdir()) and not force:
         raise GenerateError(f"文件夹 {project} 已存在且不为空；为免覆盖已有文件，请指定一个新的或空的文件夹，"
                             "或加 --force 覆盖其中生成的文件。")
+    package = package_descriptor(scale, seed)
+    _refuse_symlinks(project, package)
     datasets = project / "datasets"
     datasets.mkdir(parents=True, exist_ok=True)
     (project / "content").mkdir(exist_ok=True)
     frozen = datasets / "editions"
     if frozen.is_dir():  # --force over an older project: its frozen editions describe other data
-        for path in sorted(frozen.rglob("*"), reverse=True):
-            path.rmdir() if path.is_dir() else path.unlink()
-        frozen.rmdir()
+        shutil.rmtree(frozen)  # no symlink inside (refused above); rmtree would not follow one anyway
 
     ctx = Context(seed, Regions(_read_csv(REFERENCE / "regions_cn_2024.csv")),
                   [(r["code"], r["name"]) for r in _read_csv(REFERENCE / "occupations_2022.csv")])
-    package = package_descriptor(scale, seed)
     (datasets / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (project / "content" / "about.md").write_text(ABOUT.format(scale=scale, seed=seed, review=REVIEW_YEAR),
                                                   encoding="utf-8")

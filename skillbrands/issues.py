@@ -94,6 +94,11 @@ CODES: dict[str, str] = {
     # URLs and remote resources (issue 20, points 4-5; Markdown limits of point 10)
 
     # history that cannot be bypassed (issue 20, points 6-8)
+    "edition-entry-invalid": "冻结版本目录中有不该有的文件或文件夹",
+    "edition-year-unknown": "冻结版本的年度不在 releases.csv 中",
+    "edition-file-missing": "冻结版本缺少文件",
+    "edition-file-invalid": "冻结版本的文件无法读取",
+    "edition-sums-invalid": "冻结版本的 SHA256SUMS 格式有误",
 
     # hostile inputs: descriptors, limits, lookalike values, IDs (issue 20, points 9-12)
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from .content import ContentPage, load_content
-from .editions import FROZEN_DIR, Edition, check_frozen, compute_editions, edition_files, frozen_years, releases_from
+from .editions import Edition, compute_editions, edition_files, releases_from
 from .export import downloads, export_downloads
-from .issues import Issue, has_errors, sort_key
+from .frozen import check_history
+from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
 from .render import make_environment, plan_pages, write_pages
@@ -56,33 +57,41 @@ class Prepared:
     content: list[ContentPage] = field(default_factory=list)
     directory: Directory | None = None  # None when the data has errors
     editions: list[Edition] = field(default_factory=list)
-    frozen: set[int] = field(default_factory=set)
+    frozen: set[int] = field(default_factory=set)  # checked against today's data and intact: "已冻结"
 
 
 def prepare(project: Path, today: date | None = None) -> Prepared:
     """Load and validate the data and the content, build the model and the editions,
-    and check that no frozen edition would change: every problem, in one run."""
+    and check that no frozen edition is damaged or would change: every problem, in one run."""
     project = Path(project)
     today = today or reference_date()
     loaded = load_package(project, today)
     content, content_issues = load_content(project)
-    prepared = Prepared(issues=loaded.issues + content_issues + check_paths(project), content=content)
+    issues = loaded.issues + content_issues
+    reported = {issue.as_tuple() for issue in issues}  # the readers refuse the links they meet, too
+    issues += [issue for issue in check_paths(project) if issue.as_tuple() not in reported]
+    prepared = Prepared(issues=issues, content=content)
     if not has_errors(loaded.issues):
         directory = build_directory(loaded.descriptor, loaded.tables, loaded.assessments)
         prepared.directory = directory
         prepared.editions = compute_editions(directory, releases_from(loaded.tables.get("releases", [])))
-        prepared.frozen = frozen_years(project)
-        locate = _locator(loaded)
-        for edition in prepared.editions:
-            if edition.year in prepared.frozen:
-                prepared.issues += check_frozen(project, edition, locate)
-            elif edition.release.published_date <= today:
-                prepared.issues.append(Issue(
-                    "datasets/releases.csv", locate("releases", (str(edition.year),)), "year", "edition-not-frozen",
-                    "warning", f"{edition.year}年度版本已于 {edition.release.published_date.isoformat()} 公布，但尚未冻结；"
-                    f"请运行 python build.py freeze --year {edition.year} 并提交 {FROZEN_DIR}/{edition.year}/。"))
+    history = check_history(project, prepared.editions if prepared.directory else None, _release_years(loaded),
+                            today, _locator(loaded))
+    prepared.issues += history.issues
+    prepared.frozen = set(history.verified)
     prepared.issues.sort(key=sort_key)
     return prepared
+
+
+def _release_years(loaded: Loaded) -> set[int] | None:
+    """The years in releases.csv, or None when the file could not be read cleanly."""
+    if not loaded.descriptor:
+        return None
+    resource = next((r for r in loaded.descriptor["resources"] if r.get("name") == "releases"), None)
+    if resource is not None and any(i.path == f"datasets/{resource['path']}" and i.severity == "error"
+                                    for i in loaded.issues):
+        return None
+    return {row["year"] for row in loaded.tables.get("releases", []) if isinstance(row.get("year"), int)}
 
 
 def _locator(loaded: Loaded):
@@ -101,10 +110,19 @@ def _locator(loaded: Loaded):
     return locate
 
 
+#: folders whose symlinks are refused, and why
+_GUARDED = {
+    "content": "为免把项目以外的文件发布出去",
+    "site_templates": "为免把项目以外的文件发布出去",
+    "datasets": "为免读入项目以外的文件，或让 freeze、generate 删除、改写项目以外的文件",
+}
+
+
 def check_paths(project: Path) -> list[Issue]:
-    """Symlinks in content/ or site_templates/ could pull files from anywhere into the site."""
+    """Symlinks in content/, site_templates/ or datasets/ could pull files from anywhere into
+    the site, or let a command delete or overwrite files outside the project: each is refused."""
     issues = []
-    for folder in ("content", "site_templates"):
+    for folder, why in _GUARDED.items():
         root = project / folder
         if root.is_symlink():
             issues.append(Issue(folder, None, None, "unsafe-path", "error",
@@ -112,13 +130,20 @@ def check_paths(project: Path) -> list[Issue]:
             continue
         if not root.is_dir():
             continue
-        for path in sorted(root.rglob("*")):
-            if path.is_symlink():
-                relpath = path.relative_to(project).as_posix()
-                issues.append(Issue(relpath, None, None, "unsafe-path", "error",
-                                    f"{relpath} 是符号链接（指向 {os.readlink(path)}）；为免把项目以外的文件发布出去，"
-                                    "这里不允许符号链接，请换成普通文件。"))
+        for path in _symlinks(root):
+            relpath = path.relative_to(project).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            issues.append(Issue(relpath, None, None, "unsafe-path", "error",
+                                f"{relpath} 是符号链接（指向 {excerpt(os.readlink(path), 80)}）；{why}，"
+                                "这里不允许符号链接，请换成普通文件或文件夹。"))
     return issues
+
+
+def _symlinks(root: Path) -> list[Path]:
+    """Every symlink under root; a linked folder is listed, never entered (os.walk does not follow)."""
+    found = []
+    for top, folders, files in os.walk(root):
+        found += [path for name in folders + files if (path := Path(top, name)).is_symlink()]
+    return sorted(found)
 
 
 def check_project(project: Path, today: date | None = None) -> list[Issue]:

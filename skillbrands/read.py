@@ -51,6 +51,9 @@ def read_table(
     def file_issue(code: str, message: str, severity: str = "error") -> None:
         issues.append(Issue(relpath, None, None, code, severity, message))  # type: ignore[arg-type]
 
+    if path.is_symlink():  # never opened: the target could be any file on the machine
+        file_issue("unsafe-path", f"{relpath} 是符号链接；为免读入项目以外的文件，未读取它。请换成普通文件。")
+        return None, issues
     if not path.is_file():
         file_issue("file-missing", f"找不到文件 {relpath}；数据包 datapackage.json 列出了它。")
         return None, issues

@@ -89,6 +89,11 @@ def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     def problem(message: str) -> tuple[None, list[Issue]]:
         return None, [Issue(PACKAGE_FILE, None, None, "datapackage-invalid", "error", message)]
 
+    for link in (path.parent, path):  # never opened: the target could be any file on the machine
+        if link.is_symlink():
+            where = link.relative_to(project).as_posix()
+            return None, [Issue(where, None, None, "unsafe-path", "error",
+                                f"{where} 是符号链接；为免读入项目以外的文件，未读取数据包。请换成项目中的普通文件或文件夹。")]
     if not path.is_file():
         return problem(f"找不到数据包描述文件 {PACKAGE_FILE}。")
     try:

@@ -1,0 +1,343 @@
+"""Frozen editions, checked on every build: history that cannot be bypassed.
+
+Every entry of `datasets/editions/` must be a real folder named exactly as a year in
+releases.csv (four ASCII digits), holding the edition's five CSV files and a
+SHA256SUMS in sha256sum's format whose digests match. A whole edition is then
+recomputed from today's data and compared row by row; any change is an issue at the
+source row that caused it. Damage of any kind is an `Issue` at the damaged file, never
+an exception, and nothing behind a symlink is read (`pipeline.check_paths` refuses it).
+Only an edition checked and found intact counts as frozen (`History.verified`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Mapping
+
+from .editions import FROZEN_DIR, SUMS, TABLES, Edition, edition_csv
+from .issues import Issue, excerpt
+
+Locate = Callable[[str, tuple[str, ...]], int | None]
+#: the files of a frozen edition folder, besides SHA256SUMS
+EDITION_FILES = tuple(f"{name}.csv" for name in TABLES)
+#: a folder name that is a year: ASCII digits, canonical ("²", "２０２４", "02024" are not)
+_YEAR = re.compile(r"[1-9][0-9]{3}")
+#: one line of sha256sum's output: digest, a space, " " (text) or "*" (binary), file name
+_SUMS_LINE = re.compile(rb"([0-9a-fA-F]{64}) [ *]([!-~]+)")
+#: rows of one frozen file reported one by one; the rest are counted
+ROW_PROBLEMS = 10
+_BOM = b"\xef\xbb\xbf"
+_ASK = "已公布的版本不能修改：请从 git 历史中恢复该文件（git checkout -- 文件路径）。"
+
+
+@dataclass(frozen=True)
+class History:
+    """What the frozen editions say: the years checked and found intact, and every problem."""
+
+    verified: frozenset[int]  # frozen, compared with today's data, unchanged: the site says 已冻结
+    issues: tuple[Issue, ...]
+
+
+def check_history(project: Path, editions: list[Edition] | None, release_years: set[int] | None,
+                  today: date, locate: Locate) -> History:
+    """Every entry of datasets/editions/: a folder named as a release year, whole, matching its
+    SHA256SUMS and unchanged by today's data. Nothing behind a symlink is read (check_paths reports it).
+
+    `editions` is None when the data has errors: the folders are still checked, not compared.
+    `release_years` is None when releases.csv cannot be read: folder names are checked, not looked up.
+    """
+    issues: list[Issue] = []
+    folders, claimed, readable = _edition_folders(project, issues)
+    if release_years is not None:
+        for year in sorted(set(folders) - release_years):
+            issues.append(Issue(f"{FROZEN_DIR}/{year}", None, None, "edition-year-unknown", "error",
+                                f"{FROZEN_DIR}/{year}/ 是{year}年度的冻结版本，但 datasets/releases.csv 中没有{year}年度。"
+                                f"已公布的版本不能撤销：请在 releases.csv 中恢复{year}年度的登记；如果该版本确实从未公布、"
+                                "这个文件夹是误建的，须经批准后删除它。"))
+    by_year = {edition.year: edition for edition in editions or ()}
+    verified: set[int] = set()
+    for year in sorted(folders):
+        stored, problems = read_frozen(project, year)
+        issues += problems
+        if stored is not None and year in by_year:
+            changed = check_frozen(year, stored, by_year[year], locate)
+            issues += changed
+            if not changed:
+                verified.add(year)
+    if readable:
+        for edition in editions or ():
+            if edition.year not in claimed and edition.release.published_date <= today:
+                issues.append(Issue(
+                    "datasets/releases.csv", locate("releases", (str(edition.year),)), "year", "edition-not-frozen",
+                    "warning", f"{edition.year}年度版本已于 {edition.release.published_date.isoformat()} 公布，但尚未冻结；"
+                    f"请运行 python build.py freeze --year {edition.year} 并提交 {FROZEN_DIR}/{edition.year}/。"))
+    return History(frozenset(verified), tuple(issues))
+
+
+def _shown(name: str) -> str:
+    """A file name as text, even when it is not valid UTF-8 on disk."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _edition_folders(project: Path, issues: list[Issue]) -> tuple[dict[int, Path], set[int], bool]:
+    """(year -> real folder to check, years that have an entry of that name, whether editions/ could be read)."""
+    root = project / FROZEN_DIR
+    if (project / "datasets").is_symlink() or root.is_symlink():
+        return {}, set(), False  # refused by check_paths; never followed
+    if not root.exists():
+        return {}, set(), True
+    if not root.is_dir():
+        issues.append(Issue(FROZEN_DIR, None, None, "edition-entry-invalid", "error",
+                            f"{FROZEN_DIR} 是文件，应为存放冻结版本的文件夹；请删除这个文件。"))
+        return {}, set(), True
+    folders: dict[int, Path] = {}
+    claimed: set[int] = set()
+    for entry in _entries(root, FROZEN_DIR, issues):
+        name = _shown(entry.name)
+        relpath = f"{FROZEN_DIR}/{name}"
+        year = int(entry.name) if _YEAR.fullmatch(entry.name) else None
+        if year is not None:
+            claimed.add(year)
+        if entry.is_symlink():
+            continue  # check_paths reports it
+        if year is None:
+            kind = "文件夹" if entry.is_dir(follow_symlinks=False) else "文件"
+            issues.append(Issue(relpath, None, None, "edition-entry-invalid", "error",
+                                f"{FROZEN_DIR}/ 中只能有以年度命名的冻结版本文件夹，{kind}“{excerpt(name)}”不是："
+                                "文件夹名必须与 releases.csv 中的年度完全一致，写成四位半角数字（如 2023，不能有前导零、"
+                                f"全角数字、空格或后缀）。如果它是某个年度的冻结版本，请把名称改回该年度；否则请把它移出 {FROZEN_DIR}/。"))
+        elif not entry.is_dir(follow_symlinks=False):
+            issues.append(Issue(relpath, None, None, "edition-entry-invalid", "error",
+                                f"{relpath} 是文件，不是文件夹；冻结版本应是文件夹 {relpath}/"
+                                f"（由 python build.py freeze --year {year} 生成）。请删除这个文件后重新冻结。"))
+        else:
+            folders[year] = Path(entry.path)
+    return folders, claimed, True
+
+
+def _entries(folder: Path, relfolder: str, issues: list[Issue]) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda e: e.name)
+    except OSError as error:
+        issues.append(Issue(relfolder, None, None, "edition-file-invalid", "error",
+                            f"无法读取文件夹 {relfolder}/：{error.strerror or error}。"))
+        return []
+
+
+def read_frozen(project: Path, year: int) -> tuple[dict[str, bytes] | None, list[Issue]]:
+    """The CSV files of a frozen edition, checked to be whole; None (and the issues) if anything is wrong.
+
+    Cheap enough for every build: one hash and one UTF-8 decode per file, and the header.
+    """
+    relfolder = f"{FROZEN_DIR}/{year}"
+    issues: list[Issue] = []
+    files: dict[str, bytes] = {}
+    seen: set[str] = set()  # names present as a file (or a symlink, refused elsewhere)
+    linked = False
+    for entry in _entries(project / relfolder, relfolder, issues):
+        name, relpath = entry.name, f"{relfolder}/{_shown(entry.name)}"
+        if entry.is_symlink():
+            seen.add(name)
+            linked = True  # unusable; refused by check_paths, never read
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            issues.append(Issue(relpath, None, None, "edition-entry-invalid", "error",
+                                f"冻结版本的文件夹中不能有子文件夹“{excerpt(_shown(name))}”；请把它移出 {relfolder}/。"))
+            continue
+        if name not in EDITION_FILES and name != SUMS:
+            issues.append(Issue(relpath, None, None, "edition-entry-invalid", "error",
+                                f"“{excerpt(_shown(name))}”不是冻结版本的文件（应只有 {'、'.join(EDITION_FILES)} 和 {SUMS}）；"
+                                f"请把它移出 {relfolder}/。"))
+            continue
+        seen.add(name)
+        try:
+            files[name] = Path(entry.path).read_bytes()
+        except OSError as error:
+            issues.append(Issue(relpath, None, None, "edition-file-invalid", "error",
+                                f"无法读取 {relpath}：{error.strerror or error}。"))
+    for name in (*EDITION_FILES, SUMS):
+        if name not in seen:
+            issues.append(Issue(f"{relfolder}/{name}", None, None, "edition-file-missing", "error",
+                                f"{year}年度的冻结版本缺少 {name}。{_ASK}如果该版本其实尚未冻结，"
+                                f"请删除 {relfolder}/ 后运行 python build.py freeze --year {year}。"))
+    if SUMS in files:
+        issues += _check_sums(year, files[SUMS], files)
+    for name, (_, columns) in TABLES.items():
+        if f"{name}.csv" in files:
+            issues += _check_text(files[f"{name}.csv"], columns, f"{relfolder}/{name}.csv")
+    if issues or linked:
+        return None, issues
+    return {name: files[name] for name in EDITION_FILES}, []
+
+
+def _check_sums(year: int, data: bytes, files: Mapping[str, bytes]) -> list[Issue]:
+    """SHA256SUMS in sha256sum's format, one line per CSV file, every digest matching."""
+    relpath = f"{FROZEN_DIR}/{year}/{SUMS}"
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+    digests: dict[str, str] = {}
+    bad: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        match = _SUMS_LINE.fullmatch(line)
+        if match is None:
+            bad.append((number, "格式不符"))
+            continue
+        name = match.group(2).decode("ascii")
+        if name not in EDITION_FILES:
+            bad.append((number, f"列出的“{excerpt(name)}”不是冻结版本的文件"))
+        elif name in digests:
+            bad.append((number, f"重复列出了 {name}"))
+        else:
+            digests[name] = match.group(1).decode("ascii").lower()
+    if bad:
+        number, reason = bad[0]
+        more = f"（共 {len(bad)} 行有误）" if len(bad) > 1 else ""
+        return [Issue(relpath, number, None, "edition-sums-invalid", "error",
+                      f"这一行{reason}{more}：{SUMS} 每行应为 64 位十六进制校验值、两个空格、文件名"
+                      f"（sha256sum 的格式），五个 CSV 文件各一行。{_ASK}")]
+    unlisted = [name for name in EDITION_FILES if name in files and name not in digests]
+    if unlisted:
+        return [Issue(relpath, None, None, "edition-sums-invalid", "error",
+                      f"{SUMS} 中缺少 {'、'.join(unlisted)} 的校验值。{_ASK}")]
+    changed = [name for name in EDITION_FILES
+               if name in files and hashlib.sha256(files[name]).hexdigest() != digests[name]]
+    if changed:
+        return [Issue(relpath, None, None, "edition-tampered", "error",
+                      f"{year}年度版本的冻结文件 {'、'.join(changed)} 与 {SUMS} 不符：冻结后的文件被改动过。{_ASK}")]
+    return []
+
+
+def _check_text(data: bytes, columns: list[str], relpath: str) -> list[Issue]:
+    """A frozen CSV file is UTF-8 with the edition's header (the rows are read only when they differ)."""
+    body = data[len(_BOM):] if data.startswith(_BOM) else data
+    if not body.strip():
+        return [Issue(relpath, None, None, "edition-file-invalid", "error",
+                      f"{relpath} 是空文件，至少应有表头：{','.join(columns)}。{_ASK}")]
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = body[:error.start].count(b"\n") + 1
+        return [Issue(relpath, line, None, "edition-file-invalid", "error",
+                      f"这一行有不是 UTF-8 编码的字节；冻结版本的文件必须保持冻结时的 UTF-8 编码。{_ASK}")]
+    end = text.find("\n")
+    header = (text if end < 0 else text[:end]).removesuffix("\r").split(",")
+    if header != columns:
+        missing = [c for c in columns if c not in header]
+        extra = [c for c in header if c not in columns]
+        what = "；".join(part for part in (
+            f"缺少 {'、'.join(missing)}" if missing else "",
+            f"多出 {'、'.join(excerpt(c) for c in extra[:5])}" if extra else "",
+            "列的顺序不同" if not missing and not extra else "") if part)
+        return [Issue(relpath, 1, None, "edition-file-invalid", "error",
+                      f"{relpath} 的表头与冻结版本的列不符（{what}）；应为：{','.join(columns)}。{_ASK}")]
+    return []
+
+
+def check_frozen(year: int, stored: Mapping[str, bytes], edition: Edition, locate: Locate) -> list[Issue]:
+    """Compare a frozen edition (checked whole by `read_frozen`) with the one today's data produce;
+    one issue per changed row.
+
+    `locate(resource, key)` gives the spreadsheet row of a source row (brands by id,
+    outcomes by (brand_id, year) …) so staff see which committed row changed history.
+    """
+    relfolder = f"{FROZEN_DIR}/{year}"
+    issues: list[Issue] = []
+    current = edition_csv(edition)
+    for name, (keys, columns) in TABLES.items():
+        filename = f"{name}.csv"
+        if stored[filename] == current[filename]:
+            continue
+        if name == "changes" and issues:
+            continue  # derived from the tables above: their changed rows already say why
+        relpath = f"{relfolder}/{filename}"
+        old, problems = _rows_by_key(stored[filename], keys, columns, relpath)
+        if problems:
+            issues += problems
+            continue
+        new, problems = _rows_by_key(current[filename], keys, columns, relpath)
+        if problems:  # today's own file did not read back (a cell beyond the csv module's limit)
+            issues.append(Issue(relpath, None, None, "edition-changed", "error",
+                                f"按当前数据算出的{year}年度版本的 {filename} 与冻结的文件不同（无法逐行比较）。"
+                                f"已公布的版本不能修改：请撤销这次对数据的改动。"))
+            continue
+        changed = [_changed_row(year, name, key, old.get(key), new.get(key), columns, locate, relfolder)
+                   for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+        if not changed:  # the same rows in other bytes: line ends, quotes, order or BOM edited
+            changed = [Issue(relpath, None, None, "edition-tampered", "error",
+                             f"{relpath} 与按当前数据算出的{year}年度版本行行相同，但文件本身不同（换行符、引号、"
+                             f"行的顺序或 BOM 被改过，{SUMS} 也被重新生成）。{_ASK}")]
+        issues += changed
+    return issues
+
+
+def _rows_by_key(data: bytes, keys: tuple[str, ...], columns: list[str],
+                 relpath: str) -> tuple[dict[tuple[str, ...], dict[str, str]], list[Issue]]:
+    """The rows of a frozen file by key; problems (cells not lining up, keys twice) instead of exceptions."""
+    positions = [columns.index(k) for k in keys]
+    rows: dict[tuple[str, ...], dict[str, str]] = {}
+    problems: list[Issue] = []
+    first: dict[tuple[str, ...], int] = {}
+    bad = 0
+
+    def problem(row: int | None, message: str) -> None:
+        nonlocal bad
+        bad += 1
+        if bad <= ROW_PROBLEMS:
+            problems.append(Issue(relpath, row, None, "edition-file-invalid", "error", message + _ASK))
+
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    number = 1
+    try:
+        next(reader, None)  # the header, checked by read_frozen
+        for number, cells in enumerate(reader, start=2):
+            if len(cells) != len(columns):
+                problem(number, f"这一行有 {len(cells)} 格，应为 {len(columns)} 格（{'、'.join(columns)}）。")
+                continue
+            key = tuple(cells[i] for i in positions)
+            if key in first:
+                problem(number, f"这一行与第{first[key]}行的编号（{excerpt('、'.join(key))}）相同。")
+                continue
+            first[key] = number
+            rows[key] = dict(zip(columns, cells))
+    except csv.Error:
+        problem(number + 1, "从这一行起无法按 CSV 格式读取（引号或换行有误）。")
+    if bad > ROW_PROBLEMS:
+        problems.append(Issue(relpath, None, None, "edition-file-invalid", "error",
+                              f"{relpath} 还有 {bad - ROW_PROBLEMS} 行有同样的问题，未逐一列出。"))
+    return rows, problems
+
+
+#: edition columns that are not a column of the source row (joined or computed)
+_DERIVED = {"institution_name", "region_name", "pass_rate", "employment_rate"}
+_SOURCE = {"brands": "brands", "outcomes": "outcomes", "exits": "exits", "institutions": "institutions"}
+
+
+def _changed_row(year, name, key, old, new, columns, locate, relfolder) -> Issue:
+    shown = excerpt("、".join(key))
+    title = f"{year}年度版本（已冻结）"
+    if old is None:
+        what = f"会在{title}的 {name}.csv 中增加一行（{shown}）"
+    elif new is None:
+        what = f"会使{title}的 {name}.csv 中的一行（{shown}）消失"
+    else:
+        diffs = [f"{c} 由“{excerpt(old[c])}”变为“{excerpt(new.get(c, ''))}”" for c in columns if old.get(c) != new.get(c)]
+        what = f"会改变{title}中 {name}.csv 的一行（{shown}）：{'；'.join(diffs)}"
+    message = (f"这次提交的数据{what}。已公布的版本不能修改：请撤销这处改动；"
+               f"如确需更正历史版本，须经批准后删除 {relfolder}/ 并重新冻结。")
+    resource = _SOURCE.get(name)
+    row = locate(resource, key) if resource else None
+    if resource and row is not None:
+        changed = [c for c in columns if old and new and old.get(c) != new.get(c) and c not in _DERIVED]
+        return Issue(f"datasets/{resource}.csv", row, changed[0] if changed else None, "edition-changed", "error",
+                     message)
+    return Issue(f"{relfolder}/{name}.csv", None, None, "edition-changed", "error", message)
+
