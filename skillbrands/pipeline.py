@@ -21,6 +21,7 @@ from .issues import Issue, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
 from .render import make_environment, plan_pages, write_pages
+from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date, workers
 
 
@@ -65,7 +66,9 @@ def prepare(project: Path, today: date | None = None) -> Prepared:
     today = today or reference_date()
     loaded = load_package(project, today)
     content, content_issues = load_content(project)
-    prepared = Prepared(issues=loaded.issues + content_issues + check_paths(project), content=content)
+    url_issues = check_package_urls(loaded.descriptor) + check_cell_urls(
+        loaded.descriptor, loaded.tables, loaded.row_numbers, loaded.issues)
+    prepared = Prepared(issues=loaded.issues + content_issues + check_paths(project) + url_issues, content=content)
     if not has_errors(loaded.issues):
         directory = build_directory(loaded.descriptor, loaded.tables, loaded.assessments)
         prepared.directory = directory

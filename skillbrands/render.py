@@ -21,6 +21,7 @@ from .content import ContentPage
 from .editions import Edition
 from .model import TIERS, Brand, Directory
 from .publish import StagedSite, store
+from .urls import safe_url
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def make_environment(templates: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=format_rate, num=format_count, isodate=format_date)
+    env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url)
     return env
 
 
