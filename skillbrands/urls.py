@@ -3,7 +3,8 @@
 One decision, `url_problem`, serves every place a URL reaches a page: the package
 metadata (`datasets/datapackage.json`), data cells of columns marked
 `"skillbrands:url": true` in the schema, and the links and images of `content/`
-pages (`html_urls` lists those, from parsed HTML). `safe_url` is the same decision as
+pages (found in parsed HTML: `scan_html` before nh3, `AttributeUrls` inside it).
+`safe_url` is the same decision as
 a template filter, so even a value no check has seen never becomes a `javascript:`
 link. The scheme is read the way a browser reads it (surrounding spaces and control
 characters stripped, tabs and newlines inside removed, any letter case), so
@@ -177,7 +178,7 @@ class HtmlUrl:
     raw: str  # the start tag as written, to find it in the source
 
 
-@dataclass
+@dataclass(frozen=True)
 class HtmlScan:
     urls: list[HtmlUrl]
     depth: int  # deepest element nesting

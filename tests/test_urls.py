@@ -25,7 +25,7 @@ from skillbrands import content as content_module
 from skillbrands import pipeline
 from skillbrands.content import MAX_CONTENT_BYTES, MAX_HTML_DEPTH, MAX_MARKUP_SCAN, MAX_NESTING, MAX_PARAGRAPH_CHARS
 from skillbrands.issues import CODES
-from skillbrands.pipeline import BuildError, build_site, check_project
+from skillbrands.pipeline import build_site, check_project
 from skillbrands.render import make_environment
 from skillbrands.urls import URL_FLAG, url_problem
 
