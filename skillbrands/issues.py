@@ -92,6 +92,12 @@ CODES: dict[str, str] = {
     # publishing (issue 20, points 1-3)
 
     # URLs and remote resources (issue 20, points 4-5; Markdown limits of point 10)
+    "url-not-allowed": "网址不允许（只允许 http、https、mailto 开头）",
+    "remote-resource": "页面加载其他网站的图片或资源",
+    "content-too-large": "页面文件太大",
+    "content-too-deep": "列表、引用或 HTML 嵌套太深",
+    "content-paragraph-too-long": "段落太长",
+    "content-too-complex": "未配对的括号太多，转换太慢",
 
     # history that cannot be bypassed (issue 20, points 6-8)
     "edition-entry-invalid": "冻结版本目录中有不该有的文件或文件夹",

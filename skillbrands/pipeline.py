@@ -22,6 +22,7 @@ from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
 from .render import make_environment, plan_pages, write_pages
+from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
 from .workers import WorkerError, workers
 
@@ -67,7 +68,9 @@ def prepare(project: Path, today: date | None = None) -> Prepared:
     today = today or reference_date()
     loaded = load_package(project, today)
     content, content_issues = load_content(project)
-    issues = loaded.issues + content_issues
+    url_issues = check_package_urls(loaded.descriptor) + check_cell_urls(
+        loaded.descriptor, loaded.tables, loaded.row_numbers, loaded.issues)
+    issues = loaded.issues + content_issues + url_issues
     reported = {issue.as_tuple() for issue in issues}  # the readers refuse the links they meet, too
     issues += [issue for issue in check_paths(project) if issue.as_tuple() not in reported]
     prepared = Prepared(issues=issues, content=content)

@@ -20,6 +20,7 @@ from .content import ContentPage
 from .editions import Edition
 from .model import TIERS, Brand, Directory
 from .publish import Entry, StagedSite, Store
+from .urls import safe_url
 from .workers import can_fork, fork_pool
 
 
@@ -45,7 +46,7 @@ def make_environment(templates: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=format_rate, num=format_count, isodate=format_date)
+    env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url)
     return env
 
 
