@@ -13,6 +13,7 @@ from pathlib import Path
 import markdown
 import nh3
 
+from .cells import unsafe_name
 from .issues import Issue
 
 #: URL paths the site itself uses; a content page may not take them.
@@ -55,6 +56,10 @@ def load_content(project: Path) -> tuple[list[ContentPage], list[Issue]]:
             continue
         if slug in RESERVED:
             problem(f"文件名“{path.name}”与网站自带的栏目 /{slug}/ 冲突，请改名。")
+            continue
+        unsafe = unsafe_name(slug)
+        if unsafe:
+            problem(f"文件名“{path.name}”{unsafe[1]}，请改名。")
             continue
         try:
             text = path.read_text(encoding="utf-8-sig")
