@@ -16,9 +16,10 @@ from click.testing import CliRunner
 
 from build import cli
 from conftest import unfreeze
-from skillbrands.cells import ID_MAX_LENGTH, ID_PATTERN, WINDOWS_RESERVED, unsafe_name
+from skillbrands.cells import ID_MAX_LENGTH, ID_PATTERN, WINDOWS_RESERVED, FieldSpec, normalise_table, unsafe_name
 from skillbrands.issues import CODES
 from skillbrands.pipeline import check_project
+from skillbrands.read import RawTable
 from skillbrands.validate import load_package, validate_project
 from test_validate_inputs import E, W, Case, Expect, case, check_issues
 
@@ -146,11 +147,52 @@ def test_invisible_characters_are_removed_and_scripts_keep_their_joiners(make_pr
     assert _typed(scripts, "exits", 2)["detail"] == "举办机构因虚假宣传被暂停\t（示例）\n第二行"
 
 
+def _one_cell(value: str, type_: str = "string", text: bool = True) -> tuple[str | None, list[tuple[str, str]]]:
+    """normalise_table on a one-cell table: (the value frictionless would see, [(code, severity)])."""
+    table = RawTable(names=["c"], rows=[[value]], row_numbers=[2])
+    spec = FieldSpec("c", type_, False, False, text)
+    issues = normalise_table(table, [spec], "datasets/x.csv")
+    return table.rows[0][0], [(i.code, i.severity) for i in issues]
+
+
+@pytest.mark.parametrize("value, seen, found", [
+    ("甲\u3000乙\u00a0丙", "甲\u3000乙\u00a0丙", []),                      # spaces are text
+    ("甲\u2028乙", "甲乙", [("invisible-character", "warning")]),          # line separator
+    ("甲\u200e乙", "甲乙", [("invisible-character", "warning")]),          # LRM
+    ("甲\U000e0041乙", "甲乙", [("invisible-character", "warning")]),      # a tag character hides text
+    ("a\u200cb", "a\u200cb", []),                                        # Latin ZWNJ (typography)
+    ("\u0628\u200c 1", "\u0628 1", [("invisible-character", "warning")]),  # ZWNJ before a space
+    ("\U0003134a\U00031350", "\U0003134a\U00031350", []),              # CJK Ext. G and H
+    ("甲\U0003fffe", None, [("invalid-character", "error")]),             # a noncharacter of plane 3
+    ("甲\ud800乙", None, [("invalid-character", "error")]),               # a lone surrogate
+    ("甲\u202e乙\u200b", None, [("bidi-control", "error")]),             # one issue: the cell is refused
+    ("\u00ad", None, [("invisible-character", "warning")]),              # nothing left: empty
+])
+def test_invisible_character_classes(value: str, seen: str | None, found: list) -> None:
+    assert _one_cell(value) == (seen, found)
+
+
+@pytest.mark.parametrize("value, type_, seen, code", [
+    ("𝟗𝟎", "integer", "90", "other-digits"),    # mathematical digits
+    ("١٢٫٥", "number", None, "type-error"),       # the Arabic decimal separator is not a point
+    ("٢٠٢٣", "year", "2023", "other-digits"),
+    ("٢٠٢٣", "string", None, "code-digits"),
+])
+def test_digits_by_type(value: str, type_: str, seen: str | None, code: str) -> None:
+    got, found = _one_cell(value, type_, text=False)
+    assert got == seen and code in {c for c, _ in found}
+
+
 # -- point 12: content pages ------------------------------------------------------------------
 
 def test_content_slugs_that_cannot_be_folder_names(make_project) -> None:
+    # written here, not kept as a fixture: a repository holding content/con.md cannot be
+    # checked out on Windows either
+    project = make_project()
     long_slug = "a" * (ID_MAX_LENGTH + 1)
-    issues = check_project(make_project("value_reserved_slugs"))
+    for slug in ("con", "lpt1", long_slug, "com10", "x" * ID_MAX_LENGTH):
+        (project / "content" / f"{slug}.md").write_text(f"title: {slug}\n\n正文。\n", encoding="utf-8")
+    issues = check_project(project)
     expected = [Expect(f"content/{slug}.md", None, None, "content-invalid", "error", shown)
                 for slug, shown in (("con", "con.md"), ("lpt1", "lpt1.md"), (long_slug, "a" * 30))]
     check_issues(issues, tuple(expected))
