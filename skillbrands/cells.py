@@ -59,6 +59,7 @@ class FieldSpec:
     required: bool
     is_id: bool  # a stable ID used in URLs (its pattern is ID_PATTERN)
     is_text: bool  # free text: trailing spaces are trimmed silently
+    is_code: bool = False  # a key, an allowed value or a pattern with digits: digits must be 0-9
 
     @classmethod
     def from_descriptor(cls, descriptor: dict[str, Any], key_fields: set[str]) -> "FieldSpec":
@@ -72,6 +73,8 @@ class FieldSpec:
             required=bool(constraints.get("required")),
             is_id=is_id,
             is_text=not (typed or coded),
+            is_code=not typed and ("0-9" in constraints.get("pattern", "") or "enum" in constraints
+                                   or descriptor["name"] in key_fields),
         )
 
 
@@ -355,7 +358,7 @@ def _fix_string(value: str, spec: FieldSpec, report: Report) -> str | None:
     if unsafe:
         report(unsafe[0], f"编号“{excerpt(value)}”{unsafe[1]}；请改用别的编号。")
         return None
-    if not spec.is_text and spec.type == "string" and not value.isascii() and _has_other_digits(value):
+    if spec.is_code and not value.isascii() and _has_other_digits(value):
         report("code-digits", f"“{excerpt(value)}”中的数字是{_digit_systems(value)}；编号和代码只能用半角数字 0-9，"
                               "请切换到英文半角输入后重新输入。")
         return None

@@ -150,7 +150,7 @@ def test_invisible_characters_are_removed_and_scripts_keep_their_joiners(make_pr
 def _one_cell(value: str, type_: str = "string", text: bool = True) -> tuple[str | None, list[tuple[str, str]]]:
     """normalise_table on a one-cell table: (the value frictionless would see, [(code, severity)])."""
     table = RawTable(names=["c"], rows=[[value]], row_numbers=[2])
-    spec = FieldSpec("c", type_, False, False, text)
+    spec = FieldSpec("c", type_, False, False, text, is_code=not text and type_ == "string")
     issues = normalise_table(table, [spec], "datasets/x.csv")
     return table.rows[0][0], [(i.code, i.severity) for i in issues]
 
