@@ -120,31 +120,33 @@ def test_bad_value_is_reported(case: Case, make_project) -> None:
         assert want.value in hit.message, f"message should quote “{want.value}”: {hit.message}"
 
 
-def _typed(project: Path, table: str, row: int) -> dict:
+def _typed(project: Path):
+    """cell(table, row, field) -> the typed value the model is built from."""
     loaded = load_package(project)
-    return loaded.tables[table][loaded.row_numbers[table].index(row)]
+    return lambda table, row, field: loaded.tables[table][loaded.row_numbers[table].index(row)][field]
 
 
 def test_other_digits_become_the_numbers_they_mean(make_project) -> None:
-    project = make_project("value_other_digits")
-    assert _typed(project, "outcomes", 2)["trainees"] == 180
-    assert _typed(project, "outcomes", 6)["order_based"] == 220
-    assert _typed(project, "outcomes", 7)["year"] == 2023
-    assert str(_typed(project, "brands", 2)["published_date"]) == "2022-11-15"
-    assert _typed(project, "criteria", 2)["min_pass_rate"] == 90
+    cell = _typed(make_project("value_other_digits"))
+    assert cell("outcomes", 2, "trainees") == 180
+    assert cell("outcomes", 6, "order_based") == 220
+    assert cell("outcomes", 7, "year") == 2023
+    assert str(cell("brands", 2, "published_date")) == "2022-11-15"
+    assert cell("criteria", 2, "min_pass_rate") == 90
 
 
 def test_invisible_characters_are_removed_and_scripts_keep_their_joiners(make_project) -> None:
-    project = make_project("value_invisible")
-    assert _typed(project, "brands", 2)["name"] == "昆都仑区焊工培训（示例）"
-    assert _typed(project, "brands", 6)["region_code"] == "150000"
-    assert _typed(project, "regions", 3)["name"] == "包头市"
-    scripts = make_project("value_ok_scripts")
-    assert "\u1828\u180e\u1820" in _typed(scripts, "brands", 2)["name"]  # Mongolian vowel separator kept
-    assert "\u182d\u180b" in _typed(scripts, "brands", 2)["name"]  # free variation selector kept
-    assert "\u0628\u200c\u062e" in _typed(scripts, "brands", 3)["name"]  # Uyghur ZWNJ kept
-    assert "\u094d\u200d\u0937" in _typed(scripts, "brands", 4)["name"]  # Devanagari ZWJ kept
-    assert _typed(scripts, "exits", 2)["detail"] == "举办机构因虚假宣传被暂停\t（示例）\n第二行"
+    cell = _typed(make_project("value_invisible"))
+    assert cell("brands", 2, "name") == "昆都仑区焊工培训（示例）"
+    assert cell("brands", 6, "region_code") == "150000"
+    assert cell("regions", 3, "name") == "包头市"
+    cell = _typed(make_project("value_ok_scripts"))
+    assert "\u1828\u180e\u1820" in cell("brands", 2, "name")  # Mongolian vowel separator kept
+    assert "\u182d\u180b" in cell("brands", 2, "name")  # free variation selector kept
+    assert "\u0628\u200c\u062e" in cell("brands", 3, "name")  # Uyghur ZWNJ kept
+    assert "\u094d\u200d\u0937" in cell("brands", 4, "name")  # Devanagari ZWJ kept
+    assert "\U0001f469\u200d\U0001f527" in cell("brands", 5, "name")  # emoji sequence kept
+    assert cell("exits", 2, "detail") == "举办机构因虚假宣传被暂停\t（示例）\n第二行"
 
 
 def _one_cell(value: str, type_: str = "string", text: bool = True) -> tuple[str | None, list[tuple[str, str]]]:
