@@ -104,6 +104,10 @@ def test_every_value_fixture_has_a_case() -> None:
     for c in CASES:
         for want in c.expected:
             assert want.code in CODES, want.code
+        for path in (SITES / c.name).rglob("*"):  # an overlay only changes files of the minimal site
+            if path.is_file():
+                original = SITES / "minimal" / path.relative_to(SITES / c.name)
+                assert original.is_file() and path.read_bytes() != original.read_bytes(), path
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
