@@ -19,6 +19,7 @@ from typing import Callable
 import markdown
 import nh3
 
+from .cells import unsafe_name
 from .issues import EXCERPT_CHARS, Issue, excerpt
 from .urls import ALLOWED_SCHEMES, AttributeUrls, HtmlUrl, html_url_problems, scan_html
 
@@ -81,6 +82,10 @@ def load_content(project: Path) -> tuple[list[ContentPage], list[Issue]]:
             continue
         if slug in RESERVED:
             problem(f"文件名“{path.name}”与网站自带的栏目 /{slug}/ 冲突，请改名。")
+            continue
+        unsafe = unsafe_name(slug)
+        if unsafe:
+            problem(f"文件名“{path.name}”{unsafe[1]}，请改名。")
             continue
         size = path.stat().st_size
         if size > MAX_CONTENT_BYTES:

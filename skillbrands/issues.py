@@ -108,6 +108,17 @@ CODES: dict[str, str] = {
 
     # hostile inputs: descriptors, limits, lookalike values, IDs (issue 20, points 9-12)
 
+    # -- values and IDs (points 11-12)
+    "other-digits": "其他文字的数字已转为 0-9",
+    "code-digits": "编号或代码中有非半角数字",
+    "bidi-control": "含有改变文字方向的控制字符",
+    "control-character": "含有控制字符",
+    "invisible-character": "去掉了看不见的字符",
+    "private-use-character": "含有私用区字符（造字）",
+    "invalid-character": "含有无效字符",
+    "too-long": "超过长度上限",
+    "reserved-name": "编号是 Windows 保留的设备名",
+    "id-too-long": "编号过长",
 }
 
 

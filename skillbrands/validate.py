@@ -19,7 +19,7 @@ from typing import Any
 from frictionless import FrictionlessException, Resource, Schema
 
 from .cells import FieldSpec, normalise_table
-from .issues import Issue, sort_key
+from .issues import Issue, excerpt, sort_key
 from .keys import check_keys
 from .privacy import scan_personal_data
 from .read import RawTable, read_table
@@ -245,6 +245,10 @@ def _translate(error, row, name, fields, relpath) -> Issue | None:
                          else f"“{cell}”小于允许的最小值 {spec.get(constraint)}。")
         if constraint in ("maximum", "exclusiveMaximum"):
             return Issue(relpath, row, name, "above-maximum", "error", f"“{cell}”大于允许的最大值 {spec.get(constraint)}。")
+        if constraint == "maxLength":
+            return Issue(relpath, row, name, "too-long", "error",
+                         f"“{excerpt(cell)}”有 {len(str(cell)):,} 个字符，超过本列的上限 {spec['maxLength']} 个字符；"
+                         "请删减（网页上放不下，也常是把几格内容粘进了一格）。")
         return Issue(relpath, row, name, "type-error", "error", f"“{cell}”不符合约束 {constraint}。")
     if kind == "blank-row":
         return None  # read.py reports and drops blank rows
