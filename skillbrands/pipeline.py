@@ -21,6 +21,7 @@ from .frozen import check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
+from .search import search_files
 from .render import make_environment, plan_pages, write_pages
 from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
@@ -40,6 +41,7 @@ class BuildResult:
     pages: int = 0
     downloads: int = 0
     assets: int = 0
+    search: int = 0  # files of the search index
     bytes: int = 0
     linked: int = 0  # files unchanged since the published site, hard-linked instead of written
     issues: list[Issue] = field(default_factory=list)
@@ -191,7 +193,8 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
                 result.downloads = site.write_all(export_downloads(directory, specs))
                 for edition in prepared.editions:
                     result.downloads += site.write_all(edition_files(directory, edition))
-            # search index: a later stage writes its files here, from the same model
+            with clock("search"):
+                result.search = site.write_all(search_files(directory))
             with clock("assets"):
                 assets = templates / "assets"
                 result.assets = site.copy_tree(assets, "assets") if assets.is_dir() else 0

@@ -290,11 +290,11 @@ def test_rebuild_links_unchanged_files_and_writes_changed_ones(make_project) -> 
     content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")
     second = build_site(project, out)
     # every file but the changed page and the manifest is linked from the published site
-    assert second.linked == second.pages + second.downloads + second.assets - 1
+    assert second.linked == second.pages + second.downloads + second.assets + second.search - 1
     assert (out / "brands" / "bt-weld" / "index.html").stat().st_ino == inode
     assert "补充一句" in (out / "about" / "index.html").read_text("utf-8")
     manifest = (out / ".skillbrands-site").read_text("utf-8").splitlines()
-    assert len(manifest) == 1 + second.pages + second.downloads + second.assets
+    assert len(manifest) == 1 + second.pages + second.downloads + second.assets + second.search
     fresh = make_project()
     content = fresh / "content" / "about.md"
     content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")

@@ -1,0 +1,121 @@
+"""The search index: what the written files answer equals a plain substring scan of the data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search_queries import expected_urls, records_of, regression_queries
+from skillbrands.pipeline import build_site, prepare
+from skillbrands.search import (
+    EXACT, IN_NAME, OTHER, PREFIX, TooShort, fold, normalise, query_index, search_files, terms)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory, repo: Path):
+    """The bundled sample, built once: (directory, site folder)."""
+    out = tmp_path_factory.mktemp("search") / "site"
+    build_site(repo, out)
+    return prepare(repo).directory, out
+
+
+def reader(out: Path):
+    cache: dict[str, object] = {}
+    fetched: list[str] = []
+
+    def load(relpath: str):
+        if relpath not in cache:
+            fetched.append(relpath)
+            cache[relpath] = json.loads((out / relpath).read_text(encoding="utf-8"))
+        return cache[relpath]
+
+    load.fetched = fetched  # type: ignore[attr-defined]
+    return load
+
+
+def urls(out: Path, query: str) -> list[str]:
+    load = reader(out)
+    meta = load("search/meta.json")
+    found = []
+    for rid, _ in query_index(load, query):
+        block = load(f"search/r/{rid // meta['display_block']}.json")
+        found.append(block[rid % meta["display_block"]]["url"])
+    return found
+
+
+def test_every_regression_query_is_exact(sample) -> None:
+    directory, out = sample
+    records = records_of(directory)
+    queries = regression_queries(directory)
+    assert len(queries) >= 40
+    hits = 0
+    for query in queries:
+        expected = expected_urls(records, query)
+        found = urls(out, query)
+        assert len(found) == len(set(found)), query
+        assert set(found) == expected, f"{query}: missing {expected - set(found)}, extra {set(found) - expected}"
+        hits += bool(expected)
+    assert hits >= 35  # the set is not vacuous: most queries find something
+    assert not expected_urls(records, "火星基地")
+
+
+def test_every_substring_of_some_names_is_found(sample) -> None:
+    """Exhaustive on a few records: every substring of 2..8 characters of the name."""
+    directory, out = sample
+    records = records_of(directory)
+    for record in records[:: max(1, len(records) // 6)]:
+        name = record.name
+        for length in range(2, 9):
+            for start in range(0, max(0, len(name) - length) + 1, 3):
+                query = name[start:start + length]
+                if all(len(t) >= 2 for t in terms(query)) and terms(query):
+                    assert set(urls(out, query)) == expected_urls(records, query), query
+
+
+def test_normalisation() -> None:
+    assert normalise("錫林郭勒盟") == "锡林郭勒盟"
+    assert normalise("ＢａｏＴｏｕ") == "baotou"
+    assert normalise("内人社办发〔2023〕22号") == "内人社办发202322号"
+    assert normalise("6-18-02-04") == "6180204"
+    assert fold("乾") == "乾"  # also a simplified character: kept, at index and query time alike
+    assert terms("包头  焊工") == ["包头", "焊工"]
+
+
+def test_one_character_is_too_short(sample) -> None:
+    _, out = sample
+    with pytest.raises(TooShort):
+        query_index(reader(out), "焊")
+    with pytest.raises(TooShort):
+        query_index(reader(out), "包头 焊")
+    assert query_index(reader(out), "  ") == []
+
+
+def test_ranking_name_before_other_fields(sample) -> None:
+    directory, out = sample
+    ranked = query_index(reader(out), "包头")
+    classes = [cls for _, cls in ranked]
+    meta = json.loads((out / "search/meta.json").read_text(encoding="utf-8"))
+    listed = [cls for rid, cls in ranked if rid < meta["first_exited"]]
+    assert listed == sorted(listed) and OTHER in classes and min(classes) < OTHER
+    region = next(r for r in directory.regions.values() if r.name == "包头市")
+    rid, cls = query_index(reader(out), "包头市")[0]
+    assert cls == EXACT and urls(out, "包头市")[0] == f"regions/{region.code}/"
+    assert {cls for _, cls in query_index(reader(out), "包头市焊工")} <= {PREFIX, IN_NAME, EXACT}
+    # exited records come after listed ones
+    ranked = query_index(reader(out), "培训")
+    flags = [rid >= meta["first_exited"] for rid, _ in ranked]
+    assert flags == sorted(flags) and any(flags)
+
+
+def test_a_query_fetches_few_small_files(sample) -> None:
+    _, out = sample
+    load = reader(out)
+    query_index(load, "鄂尔多斯")
+    assert len(load.fetched) <= 4  # meta and one shard per bigram
+
+
+def test_index_is_deterministic(sample) -> None:
+    directory, _ = sample
+    assert list(search_files(directory)) == list(search_files(directory))
