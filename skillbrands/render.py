@@ -131,6 +131,7 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
              "children": children, "under": listed, "under_count": len(under)},
             (("regions", region.code), *(("brands", b.brand_id) for b in listed)),
         )
+    yield Page("search/", ("search.html",), {}, ())  # the results come from search/*.json, in the browser
     yield Page("exits/", ("exits.html",), {"exited": directory.exits}, (("exits", "*"),))
     yield Page("data/", ("data.html",), {"downloads": downloads, "editions": editions}, (("*", "*"),))
     yield Page("releases/", ("releases.html",), {"editions": editions, "frozen": frozen}, (("releases", "*"),))

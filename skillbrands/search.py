@@ -346,11 +346,25 @@ def browser_fold(alphabet: set[str]) -> dict[str, str]:
     for source, target in t2s_table().items():
         if target in alphabet:
             out[source] = fold(source)
-    for c in alphabet | {ch.upper() for ch in alphabet if ch.isascii()}:
-        browser = unicodedata.normalize("NFKC", c).lower()
-        if fold(c) != browser and c not in out:
-            out[c] = fold(c)
+    for c in _casefold_differs():
+        folded = fold(c)
+        if folded and all(x in alphabet for x in folded):
+            out.setdefault(c, folded)
     return dict(sorted(out.items()))
+
+
+@lru_cache(maxsize=1)
+def _casefold_differs() -> tuple[str, ...]:
+    """Characters (planes 0-1) whose casefold differs from JavaScript's toLowerCase (ß -> ss …)."""
+    found = []
+    for point in range(0x20000):
+        c = chr(point)
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        n = unicodedata.normalize("NFKC", c)
+        if n.casefold() != n.lower():
+            found.append(c)
+    return tuple(found)
 
 
 # ---------------------------------------------------------------- the query, as search.js runs it

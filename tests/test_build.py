@@ -41,7 +41,7 @@ def test_page_set(built: Path) -> None:
     # every region with brands in its subtree; none for regions without
     regions = {f"regions/{c}" for c in ("150000", "150200", "150203", "150400", "150402")}
     releases = {"releases", "releases/2022", "releases/2023"}
-    expected = ({".", "brands", "institutions", "regions", "exits", "data", "about"}
+    expected = ({".", "brands", "institutions", "regions", "exits", "data", "about", "search"}
                 | brands | institutions | regions | releases)
     assert pages == expected
     data = {p.name for p in (built / "data").iterdir()}

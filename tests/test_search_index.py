@@ -119,3 +119,23 @@ def test_a_query_fetches_few_small_files(sample) -> None:
 def test_index_is_deterministic(sample) -> None:
     directory, _ = sample
     assert list(search_files(directory)) == list(search_files(directory))
+
+
+def test_search_box_on_every_page_and_script_only_on_the_search_page(sample) -> None:
+    from bs4 import BeautifulSoup
+
+    _, out = sample
+    for page in out.rglob("*.html"):
+        html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        form = html.select_one("header form[role=search]")
+        assert form is not None and form["method"] == "get", page
+        assert (page.parent / form["action"]).resolve() == (out / "search" / "index.html").resolve(), page
+        assert form.select_one("input[name=q]") is not None
+        scripts = [s.get("src") for s in html.select("script")]
+        assert scripts == (["../assets/search-page.js"] if page.parent.name == "search" else []), page
+    search = BeautifulSoup((out / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    notice = search.select_one("noscript p")
+    assert "JavaScript" in notice.get_text() and "\n" not in notice.get_text()
+    assert [a["href"] for a in notice.select("a")] == [
+        "../brands/index.html", "../institutions/index.html", "../regions/index.html"]
+    assert search.select_one("#search-status")["aria-live"] == "polite"

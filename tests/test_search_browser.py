@@ -1,0 +1,159 @@
+"""Search in a real headless Chromium (Debian's `chromium`, driven by Playwright), against the
+built sample site served on 127.0.0.1: search.js must return exactly what a plain scan of the
+data finds, and the page must work from the keyboard."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+from search_queries import expected_urls, records_of, regression_queries
+from skillbrands.pipeline import build_site, prepare
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, repo: Path):
+    """(directory, base URL) of the sample site, built and served by this test alone."""
+    out = tmp_path_factory.mktemp("browser") / "site"
+    build_site(repo, out)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield prepare(repo).directory, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def run_queries(page, base: str, queries: list[str], filters: dict | None = None) -> list[list[str]]:
+    page.goto(f"{base}search/index.html")
+    return page.evaluate("""async ([queries, filters]) => {
+        const m = await import(new URL("../assets/search.js", location.href));
+        const out = [];
+        for (const q of queries) out.push((await m.search(q, {filters})).results.map((r) => r.url));
+        return out;
+    }""", [queries, filters or {}])
+
+
+def test_regression_queries_are_exact_in_chromium(served, page) -> None:
+    directory, base = served
+    records = records_of(directory)
+    queries = regression_queries(directory)
+    assert len(queries) >= 40
+    answers = run_queries(page, base, queries)
+    for query, found in zip(queries, answers):
+        expected = expected_urls(records, query)
+        assert len(found) == len(set(found)), query
+        assert set(found) == expected, f"{query}: missing {expected - set(found)}, extra {set(found) - expected}"
+    assert sum(bool(found) for found in answers) >= 35
+
+
+def test_filters_narrow_exactly(served, page) -> None:
+    directory, base = served
+    records = records_of(directory)
+    expected = {r.url for r in records if r.attrs["tier"] == "province"} & expected_urls(records, "培训")
+    [found] = run_queries(page, base, ["培训"], {"tier": "province"})
+    assert set(found) == expected and expected
+    listed = {r.url for r in records if not r.exited} & expected_urls(records, "焊工")
+    [found] = run_queries(page, base, ["焊工"], {"status": "listed"})
+    assert set(found) == listed
+
+
+def test_ranking_in_chromium(served, page) -> None:
+    _, base = served
+    [found] = run_queries(page, base, ["包头市"])
+    assert found[0].startswith("regions/")  # the region named exactly 包头市 comes first
+    page.goto(f"{base}search/index.html")
+    statuses = page.evaluate("""async () => {
+        const m = await import(new URL("../assets/search.js", location.href));
+        return (await m.search("培训")).results.map((r) => r.status);
+    }""")
+    assert statuses == sorted(statuses, key=lambda s: s == "exited") and "exited" in statuses
+
+
+def test_one_character_says_type_two(served, page) -> None:
+    _, base = served
+    page.goto(f"{base}search/?q=焊")
+    page.wait_for_selector("body[data-search-done]")
+    assert page.inner_text("#search-status") == "请至少输入两个字"
+    assert page.locator("#search-results li").count() == 0
+
+
+def test_shared_url_with_filter_and_highlight(served, page) -> None:
+    directory, base = served
+    records = records_of(directory)
+    expected = {r.url for r in records if r.attrs["tier"] == "province"} & expected_urls(records, "包头 焊工")
+    page.goto(f"{base}search/?q=包头+焊工&tier=province")
+    page.wait_for_selector("body[data-search-done]")
+    assert page.get_attribute("#search-status", "aria-live") == "polite"
+    assert page.inner_text("#search-status") == f"找到 {len(expected)} 条结果"
+    hrefs = page.eval_on_selector_all("#search-results li > a", "links => links.map(a => a.getAttribute('href'))")
+    assert {h.removeprefix("../").removesuffix("index.html") for h in hrefs} == expected
+    assert "焊工" in page.locator("#search-results mark").all_inner_texts()
+    assert page.input_value("#search-q") == "包头 焊工"
+
+
+def test_keyboard_only_search_and_open_a_result(served, page) -> None:
+    directory, base = served
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(base)
+    assert not [url for url in requested if "/search/" in url or url.endswith(".js")]  # nothing preloaded
+    for _ in range(10):  # Tab to the header's search box
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "site-q":
+            break
+    else:
+        pytest.fail("the header search box cannot be reached with Tab")
+    page.keyboard.type("包头 焊工")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search/**")
+    page.wait_for_selector("body[data-search-done]")
+    first = page.locator("#search-results li > a").first
+    title = first.inner_text()
+    for _ in range(40):  # Tab on to the first result
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('#search-results') !== null"):
+            break
+    else:
+        pytest.fail("no result can be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/brands/**")
+    assert page.locator("h1").inner_text().startswith(title)
