@@ -10,11 +10,11 @@ Exact by construction, with no word segmentation:
   substring of that text. Every adjacent pair of characters (a bigram) is indexed with
   its positions, so a term of n >= 2 characters is answered by its n-1 bigrams found
   at consecutive positions: no false hit, no miss, at any length.
-- A term of ASCII letters and digits matches iff it is the prefix of a *word*: an
-  ASCII run of the text (`6-18-02-04` -> `6180204`, `〔2023〕22号` -> `202322`), the full
-  pinyin of up to `PINYIN_CHARS` Chinese characters from any character on
-  (`baotou`), or their initials, up to `INITIALS_CHARS` (`bt`). Each prefix of >= 2
-  letters is a key.
+- A term of ASCII letters and digits matches iff it is the prefix of an ASCII run of
+  the text (`6-18-02-04` -> `6180204`, `〔2023〕22号` -> `202322`; each prefix of >= 2
+  characters is a key), or it is the whole pinyin, or the initials, of 2 to
+  `PINYIN_CHARS` consecutive Chinese characters of a name, an institution, a trade or
+  a place (`baotou`, `bt` for 包头).
 - Keys are sharded by FNV-1a hash, so a query fetches one small file per key; the
   display records and the filter attributes are blocks by record number, fetched
   only for the matches. Record numbers follow the tie order (listed before exited,
@@ -37,12 +37,11 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .model import TIERS, Brand, Directory, Institution, Region
 
-#: words indexed for pinyin: full pinyin of up to this many characters, initials of up to that many
+#: pinyin words: the full pinyin and the initials of 2 to this many consecutive characters
 PINYIN_CHARS = 4
-INITIALS_CHARS = 6
 #: display records per block file, filter attributes per block file (chosen from measurements, see README)
-DISPLAY_BLOCK = 64
-ATTR_BLOCK = 2048
+DISPLAY_BLOCK = 16
+ATTR_BLOCK = 512
 #: target raw bytes of one postings shard; the shard count is the next power of two
 SHARD_BYTES = 24_000
 #: classes of a match, best first (see `rank`): whole name, name prefix, inside the name, other fields
@@ -102,15 +101,32 @@ class Record:
     url: str  # relative to the site root: "brands/<id>/"
     kind: str  # brand / institution / region
     name: str  # the first field: ranking compares the query with it
-    fields: tuple[str, ...]  # the other indexed fields
+    fields: tuple[str, ...]  # other fields, also found by pinyin (institution, trade, places)
+    codes: tuple[str, ...]  # fields found by their text only (codes, labels, document numbers)
     order: tuple  # tie order (smaller first)
     exited: bool
     display: Mapping[str, object]
     attrs: Mapping[str, object]  # filterable values
 
+    def all_fields(self) -> Iterator[tuple[str, bool]]:
+        """(normalised field, whether pinyin finds it), name first; empty fields left out."""
+        for number, field in enumerate((self.name, *self.fields, *self.codes)):
+            if field:
+                yield normalise(field), number <= len(self.fields)
+
     def text(self) -> str:
-        """The normalised text that is searched: name first, then each field."""
-        return "\n".join(normalise(f) for f in (self.name, *self.fields))
+        """The normalised text that is searched: name first, then each field on its own line."""
+        return "\n".join(field for field, _ in self.all_fields())
+
+    def words(self) -> tuple[set[str], set[str]]:
+        """(ASCII runs, whose prefixes match; pinyin words, matched whole)."""
+        runs: set[str] = set()
+        spoken: set[str] = set()
+        for field, pinyin in self.all_fields():
+            found = _field_words(field, pinyin)
+            runs.update(word for word, _ in found[0])
+            spoken.update(word for word, _ in found[1])
+        return runs, spoken
 
 
 def _prefecture(directory: Directory, region: Region) -> str | None:
@@ -118,8 +134,9 @@ def _prefecture(directory: Directory, region: Region) -> str | None:
     return next((r.code for r in chain if r.level == "prefecture"), None)
 
 
-def _path(directory: Directory, region: Region) -> str:
-    return " ".join(r.name for r in directory.ancestors(region.code))
+def _places(directory: Directory, *regions: Region) -> tuple[str, ...]:
+    """The names of the regions and of all above them, each once (a match never spans two)."""
+    return tuple(dict.fromkeys(r.name for region in regions for r in directory.ancestors(region.code)))
 
 
 def brand_records(directory: Directory) -> Iterator[Record]:
@@ -128,13 +145,12 @@ def brand_records(directory: Directory) -> Iterator[Record]:
         rate = latest.employment_rate if latest else None
         location = brand.institution.region
         status = "exited" if brand.exited else "listed"
-        fields = (brand.institution.name, brand.occupation_name, brand.occupation_code or "",
-                  _path(directory, brand.region), _path(directory, location),
-                  directory.label("brands", "tier", brand.tier),
-                  directory.label("brands", "focus_area", brand.focus_area) if brand.focus_area else "",
-                  brand.document_no, "已退出" if brand.exited else "")
         yield Record(
-            url=f"brands/{brand.brand_id}/", kind="brand", name=brand.name, fields=fields,
+            url=f"brands/{brand.brand_id}/", kind="brand", name=brand.name,
+            fields=(brand.institution.name, brand.occupation_name, *_places(directory, brand.region, location)),
+            codes=(brand.occupation_code or "", directory.label("brands", "tier", brand.tier),
+                   directory.label("brands", "focus_area", brand.focus_area) if brand.focus_area else "",
+                   brand.document_no, "已退出" if brand.exited else ""),
             order=(TIERS.index(brand.tier), -(rate if rate is not None else -1.0), 0),
             exited=brand.exited,
             display={"institution": brand.institution.name, "occupation": brand.occupation_name,
@@ -153,8 +169,8 @@ def institution_records(directory: Directory) -> Iterator[Record]:
         removed = institution.status == "removed"
         yield Record(
             url=f"institutions/{institution.institution_id}/", kind="institution", name=institution.name,
-            fields=(_path(directory, institution.region),
-                    directory.label("institutions", "kind", institution.kind)),
+            fields=_places(directory, institution.region),
+            codes=(directory.label("institutions", "kind", institution.kind),),
             order=(len(TIERS), 0.0, 1), exited=removed,
             display={"region": institution.region.name, "status": "exited" if removed else "listed"},
             attrs={"tier": None, "prefecture": _prefecture(directory, institution.region),
@@ -171,11 +187,12 @@ def region_records(directory: Directory) -> Iterator[Record]:
     for region in directory.regions.values():
         if region.code not in with_brands:
             continue
+        path = " ".join(r.name for r in directory.ancestors(region.code))
         yield Record(
             url=f"regions/{region.code}/", kind="region", name=region.name,
-            fields=(_path(directory, region), region.code),
+            fields=_places(directory, region), codes=(region.code,),
             order=(TIERS.index(region.level) if region.level in TIERS else len(TIERS), 0.0, 2), exited=False,
-            display={"region": _path(directory, region), "level": region.level, "status": "listed"},
+            display={"region": path, "level": region.level, "status": "listed"},
             attrs={"tier": None, "prefecture": _prefecture(directory, region), "status": "listed",
                    "occupation": None, "focus_area": None, "year": None},
         )
@@ -195,26 +212,39 @@ def collect_records(directory: Directory,
 
 # ---------------------------------------------------------------- words (pinyin)
 
-def _pinyin(run: str) -> tuple[list[str], list[str]]:
+@lru_cache(maxsize=262144)
+def _pinyin(run: str) -> tuple[str, ...]:
+    """The toneless pinyin of each character of a run of Chinese characters ('' if none)."""
     from pypinyin import Style, lazy_pinyin
 
     full = lazy_pinyin(run, style=Style.NORMAL, errors=lambda chars: [""] * len(chars))
     if len(full) != len(run):  # a character pypinyin groups or drops: read one by one
         full = [(lazy_pinyin(c, errors=lambda x: [""]) or [""])[0] for c in run]
-    full = [normalise(s) if _WORD.fullmatch(normalise(s) or "-") else "" for s in full]
-    return full, [s[:1] for s in full]
+    return tuple(normalise(s) if _WORD.fullmatch(normalise(s) or "-") else "" for s in full)
 
 
-def words(text: str) -> list[str]:
-    """The words of a normalised text whose prefixes ASCII terms match (see module doc)."""
-    return [word for word, _ in _words_with_start(text)]
+Words = tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]
 
 
-def _until_gap(syllables: list[str]) -> Iterator[str]:
-    for s in syllables:
-        if not s:
-            return
-        yield s
+@lru_cache(maxsize=262144)
+def _field_words(text: str, pinyin: bool) -> Words:
+    """((ASCII run, starts the field), …), ((pinyin word, starts the field), …) of a normalised field.
+
+    Pinyin words are the full pinyin and the initials of every 2 to PINYIN_CHARS consecutive
+    Chinese characters (包头市: baotou, baotoushi, toushi, bt, bts, ts)."""
+    runs = tuple((m.group(), m.start() == 0) for m in _WORD.finditer(text))
+    words: dict[tuple[str, bool], None] = {}
+    if pinyin:
+        for match in _HAN.finditer(text):
+            full = _pinyin(match.group())
+            for i in range(len(full)):
+                for j in range(i + 2, min(i + PINYIN_CHARS, len(full)) + 1):
+                    if not all(full[i:j]):
+                        break
+                    begins = match.start() + i == 0
+                    words[("".join(full[i:j]), begins)] = None
+                    words[("".join(s[0] for s in full[i:j]), begins)] = None
+    return runs, tuple(words)
 
 
 # ---------------------------------------------------------------- the index
@@ -244,6 +274,12 @@ def _flag(start: int, name_len: int) -> int:
 def build_index(records: list[Record]) -> Index:
     bigrams: dict[str, dict[int, list[int]]] = {}
     prefixes: dict[str, dict[int, int]] = {}
+
+    def add(key: str, rid: int, cls: int) -> None:
+        known = prefixes.setdefault(key, {})
+        if known.get(rid, 9) > cls:
+            known[rid] = cls
+
     for rid, record in enumerate(records):
         name = normalise(record.name)
         text = record.text()
@@ -252,28 +288,16 @@ def build_index(records: list[Record]) -> Index:
             if pair[0].isspace() or pair[1].isspace():
                 continue
             bigrams.setdefault(pair, {}).setdefault(rid, []).append(start * 3 + _flag(start, len(name)))
-        for part, cls_in, at_start in ((name, IN_NAME, True), (text[len(name):], OTHER, False)):
-            for word, begins in _words_with_start(part):
-                cls = PREFIX if (at_start and begins) else cls_in
+        for number, (field, pinyin) in enumerate(record.all_fields()):
+            in_name = number == 0 and field == name
+            runs, spoken = _field_words(field, pinyin)
+            for word, begins in runs:
+                cls = (PREFIX if begins else IN_NAME) if in_name else OTHER
                 for end in range(2, len(word) + 1):
-                    known = prefixes.setdefault(word[:end], {})
-                    if known.get(rid, 9) > cls:
-                        known[rid] = cls
+                    add(word[:end], rid, cls)
+            for word, begins in spoken:
+                add(word, rid, (PREFIX if begins else IN_NAME) if in_name else OTHER)
     return Index(records, bigrams, prefixes)
-
-
-def _words_with_start(text: str) -> Iterator[tuple[str, bool]]:
-    """(word, whether it starts at the first character of `text`)."""
-    for match in _WORD.finditer(text):
-        yield match.group(), match.start() == 0
-    for match in _HAN.finditer(text):
-        run = match.group()
-        full, initials = _pinyin(run)
-        for i in range(len(run)):
-            if full[i]:
-                begins = match.start() + i == 0
-                yield "".join(_until_gap(full[i:i + PINYIN_CHARS])), begins
-                yield "".join(_until_gap(initials[i:i + INITIALS_CHARS])), begins
 
 
 def _encode_bigram(postings: dict[int, list[int]]) -> list[int]:
@@ -320,21 +344,25 @@ def search_files(directory: Directory,
         block = [{"url": r.url, "kind": r.kind, "title": r.name, **r.display}
                  for r in records[start:start + DISPLAY_BLOCK]]
         yield f"search/r/{start // DISPLAY_BLOCK}.json", _dumps(block)
+    # filter values as numbers into per-attribute value lists (0 = none), so a block stays small
     names = ("kind", "tier", "prefecture", "status", "occupation", "focus_area", "year")
+    rows = [(r.kind, *(r.attrs[n] for n in names[1:])) for r in records]
+    values = [[None, *sorted({row[i] for row in rows} - {None}, key=str)] for i in range(len(names))]
+    codes = [{value: code for code, value in enumerate(column)} for column in values]
     for start in range(0, len(records), ATTR_BLOCK):
-        block = [[r.kind, *(r.attrs[n] for n in names[1:])] for r in records[start:start + ATTR_BLOCK]]
+        block = [[codes[i][value] for i, value in enumerate(row)] for row in rows[start:start + ATTR_BLOCK]]
         yield f"search/f/{start // ATTR_BLOCK}.json", _dumps(block)
     alphabet = {c for r in records for c in r.text()}
+    prefectures = {r.attrs["prefecture"] for r in records}
     yield "search/meta.json", _dumps({
         "version": 1, "records": len(records), "shards": shards, "display_block": DISPLAY_BLOCK,
-        "attr_block": ATTR_BLOCK, "attrs": list(names),
+        "attr_block": ATTR_BLOCK, "attrs": list(names), "values": dict(zip(names, values)),
         "first_exited": next((i for i, r in enumerate(records) if r.exited), len(records)),
         "fold": browser_fold(alphabet),
         "labels": {"tier": dict(directory.labels[("brands", "tier")]),
                    "status": {"listed": "在目录中", "exited": "已退出"},
                    "kind": {"brand": "品牌", "institution": "培训机构", "region": "地区"},
-                   "prefecture": {r.code: r.name for r in directory.regions.values() if r.level == "prefecture"
-                                  and any(rec.attrs["prefecture"] == r.code for rec in records)}},
+                   "prefecture": {code: directory.regions[code].name for code in sorted(prefectures - {None})}},
     })
 
 

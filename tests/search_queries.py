@@ -2,15 +2,14 @@
 
 Shared by the index test (a Python reader of the written files) and the browser test
 (search.js in Chromium). The expected set of a query is every record whose normalised
-text contains each term (a term of ASCII letters and digits: begins one of its words).
+text contains each term (a term of ASCII letters and digits: begins one of its ASCII runs, or is the pinyin or
+the initials of 2-4 consecutive Chinese characters of its name, institution, trade or places).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from skillbrands.model import Directory
-from skillbrands.search import Record, collect_records, is_word_term, terms, words
+from skillbrands.search import Record, collect_records, is_word_term, terms
 
 
 def expected_urls(records: list[Record], query: str) -> set[str]:
@@ -19,20 +18,16 @@ def expected_urls(records: list[Record], query: str) -> set[str]:
     out = set()
     for record in records:
         text = record.text()
-        if all(_scan(text, term) for term in wanted):
+        runs, spoken = record.words()
+        if all(_scan(text, runs, spoken, term) for term in wanted):
             out.add(record.url)
     return out
 
 
-def _scan(text: str, term: str) -> bool:
-    if is_word_term(term):
-        return any(word.startswith(term) for word in _words(text))
+def _scan(text: str, runs: set[str], spoken: set[str], term: str) -> bool:
+    if is_word_term(term):  # a prefix of an ASCII run, or a whole pinyin word
+        return term in spoken or any(run.startswith(term) for run in runs)
     return term in text
-
-
-@lru_cache(maxsize=4096)
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(words(text))
 
 
 def regression_queries(directory: Directory) -> list[str]:

@@ -153,7 +153,15 @@ function accepts(attrs, names, filters, skip) {
 async function attributes(info, rids) {
   const blocks = [...new Set(rids.map((rid) => Math.floor(rid / info.attr_block)))];
   const loaded = new Map(await Promise.all(blocks.map(async (b) => [b, await load(`f/${b}.json`)])));
-  return (rid) => loaded.get(Math.floor(rid / info.attr_block))[rid % info.attr_block];
+  const columns = info.attrs.map((name) => info.values[name]);
+  const decoded = new Map();
+  return (rid) => {
+    if (!decoded.has(rid)) {
+      const codes = loaded.get(Math.floor(rid / info.attr_block))[rid % info.attr_block];
+      decoded.set(rid, codes.map((code, i) => columns[i][code]));
+    }
+    return decoded.get(rid);
+  };
 }
 
 async function display(info, rids) {
