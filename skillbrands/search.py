@@ -10,11 +10,11 @@ Exact by construction, with no word segmentation:
   substring of that text. Every adjacent pair of characters (a bigram) is indexed with
   its positions, so a term of n >= 2 characters is answered by its n-1 bigrams found
   at consecutive positions: no false hit, no miss, at any length.
-- A term of ASCII letters and digits matches iff it is the prefix of an ASCII run of
-  the text (`6-18-02-04` -> `6180204`, `〔2023〕22号` -> `202322`; each prefix of >= 2
-  characters is a key), or it is the whole pinyin, or the initials, of 2 to
-  `PINYIN_CHARS` consecutive Chinese characters of a name, an institution, a trade or
-  a place (`baotou`, `bt` for 包头).
+- A term of ASCII letters and digits matches iff it is the prefix of a *word*: an ASCII
+  run of the text (`6-18-02-04` -> `6180204`, `〔2023〕22号` -> `202322`), or the full
+  pinyin or the initials of up to `PINYIN_CHARS` consecutive Chinese characters, from
+  any character on, of a name, an institution, a trade or a place (`baotou`, `baot`,
+  `bt` for 包头). Each prefix of >= 2 characters of a word is a key.
 - Keys are sharded by FNV-1a hash, so a query fetches one small file per key; the
   display records and the filter attributes are blocks by record number, fetched
   only for the matches. Record numbers follow the tie order (listed before exited,
@@ -37,7 +37,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .model import TIERS, Brand, Directory, Institution, Region
 
-#: pinyin words: the full pinyin and the initials of 2 to this many consecutive characters
+#: pinyin words: the full pinyin and the initials of up to this many consecutive characters
 PINYIN_CHARS = 4
 #: display records per block file, filter attributes per block file (chosen from measurements, see README)
 DISPLAY_BLOCK = 16
@@ -119,7 +119,7 @@ class Record:
         return "\n".join(field for field, _ in self.all_fields())
 
     def words(self) -> tuple[set[str], set[str]]:
-        """(ASCII runs, whose prefixes match; pinyin words, matched whole)."""
+        """(ASCII runs, pinyin words): a term matches a prefix of either."""
         runs: set[str] = set()
         spoken: set[str] = set()
         for field, pinyin in self.all_fields():
@@ -230,20 +230,21 @@ Words = tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]
 def _field_words(text: str, pinyin: bool) -> Words:
     """((ASCII run, starts the field), …), ((pinyin word, starts the field), …) of a normalised field.
 
-    Pinyin words are the full pinyin and the initials of every 2 to PINYIN_CHARS consecutive
-    Chinese characters (包头市: baotou, baotoushi, toushi, bt, bts, ts)."""
+    Pinyin words are the full pinyin and the initials of up to PINYIN_CHARS consecutive
+    Chinese characters from each one on (包头市: baotoushi, toushi, shi, bts, ts); their
+    prefixes are what a term matches."""
     runs = tuple((m.group(), m.start() == 0) for m in _WORD.finditer(text))
     words: dict[tuple[str, bool], None] = {}
     if pinyin:
         for match in _HAN.finditer(text):
             full = _pinyin(match.group())
             for i in range(len(full)):
-                for j in range(i + 2, min(i + PINYIN_CHARS, len(full)) + 1):
-                    if not all(full[i:j]):
-                        break
+                window = full[i:i + PINYIN_CHARS]
+                window = window[:window.index("")] if "" in window else window
+                if window:
                     begins = match.start() + i == 0
-                    words[("".join(full[i:j]), begins)] = None
-                    words[("".join(s[0] for s in full[i:j]), begins)] = None
+                    words[("".join(window), begins)] = None
+                    words[("".join(s[0] for s in window), begins)] = None
     return runs, tuple(words)
 
 
@@ -291,12 +292,10 @@ def build_index(records: list[Record]) -> Index:
         for number, (field, pinyin) in enumerate(record.all_fields()):
             in_name = number == 0 and field == name
             runs, spoken = _field_words(field, pinyin)
-            for word, begins in runs:
+            for word, begins in (*runs, *spoken):
                 cls = (PREFIX if begins else IN_NAME) if in_name else OTHER
                 for end in range(2, len(word) + 1):
                     add(word[:end], rid, cls)
-            for word, begins in spoken:
-                add(word, rid, (PREFIX if begins else IN_NAME) if in_name else OTHER)
     return Index(records, bigrams, prefixes)
 
 
