@@ -35,7 +35,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from .model import TIERS, Brand, Directory, Institution, Region
+from .model import TIERS, Directory, Region
 
 #: pinyin words: the full pinyin and the initials of up to this many consecutive characters
 PINYIN_CHARS = 4
