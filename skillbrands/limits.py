@@ -16,9 +16,11 @@ from .issues import Issue, excerpt
 #: datasets/datapackage.json: bytes, and nesting of objects and lists
 DESCRIPTOR_BYTES = 1 << 20
 DESCRIPTOR_DEPTH = 20
-#: one CSV file: bytes (checked with stat, before reading), data rows, header columns, characters per cell
+#: one CSV file: bytes (checked with stat, before reading), data rows, cells (data rows x schema
+#: columns: what memory grows with), header columns, characters per cell
 FILE_BYTES = 256 << 20
 FILE_ROWS = 2_000_000
+FILE_CELLS = 14_000_000
 COLUMNS = 200
 CELL_CHARS = 2_000
 #: lines that are neither UTF-8 nor GBK before a file is refused as not being text
@@ -27,6 +29,9 @@ UNDECODABLE_LINES = 1_000
 LISTED = 1_000
 #: errors found while reading and tidying a file after which its remaining rows are not checked
 STOP_ERRORS = 10_000
+#: the command line's report: issues shown per file and code in text, issues written as JSON
+TEXT_REPEATS = 20
+JSON_ISSUES = 10_000
 
 
 def number(value: int) -> str:
@@ -39,6 +44,11 @@ def size(value: int) -> str:
     if value >= 1 << 20:
         return f"{value / (1 << 20):,.1f} MB"
     return f"{value / 1024:,.1f} KB"
+
+
+def max_rows(columns: int) -> int:
+    """The data rows a file with this many schema columns may have (FILE_ROWS, or fewer for wide tables)."""
+    return min(FILE_ROWS, FILE_CELLS // max(columns, 1))
 
 
 def too_long(value: str) -> str:

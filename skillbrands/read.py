@@ -38,11 +38,17 @@ _WRONG_DELIMITERS = {";": "分号（;）", "，": "中文逗号（，）", "\t":
 _SAVE_AS_HINT = "请在 Excel 中用“另存为 → CSV UTF-8（逗号分隔）”保存"
 #: bytes decoded at a time (cut at a line end); also the sample charset-normalizer guesses from
 _CHUNK = 1 << 20
-#: the csv module's own field limit while we read: a longer cell ends its row's reading
-#: (its buffer holds 4 bytes a character, so this bounds it); cells over CELL_CHARS are reported anyway
-_FIELD_LIMIT = 1_000_000
+#: a physical line longer than this cannot be a row within the limits (COLUMNS cells of
+#: CELL_CHARS each): only its beginning is parsed, which is then reported (too many cells,
+#: or a cell too long), so a 200 MB line is never split into millions of cells
+_LINE_LIMIT = 1_000_000
+#: the csv module's own field limit while we read (its buffer holds 4 bytes a character):
+#: a quoted cell running over this many characters ends its row's reading
+_FIELD_LIMIT = _LINE_LIMIT + 1024
 _BREAK = {bytes: re.compile(rb"\r\n|\r|\n"), str: re.compile(r"\r\n|\r|\n")}
 _BLANK = re.compile(rb"[ \t\r\n\x0b\x0c\x00]*")
+#: distinct values of a column remembered for sharing (the memo is emptied when it grows past this)
+_SHARED = 16_384
 
 
 @dataclass
@@ -135,6 +141,7 @@ def _field_limit(chars: int) -> Iterator[None]:
 # -- bytes to text -----------------------------------------------------------------
 
 _LineIssue = tuple[int, str, str, str]  # (physical line, code, severity, message)
+_CUT = ""  # the code of a line-issue entry that only marks a line cut at _LINE_LIMIT
 FileIssue = Callable[..., None]
 
 
@@ -154,7 +161,7 @@ def _decode(data: bytes, relpath: str, file_issue: FileIssue, line_issues: list[
             f"{relpath} 是 UTF-16 编码（Excel 的“Unicode 文本”），已自动转换为 UTF-8；{_SAVE_AS_HINT}。",
             "warning",
         )
-        return _text_lines(text)
+        return _text_lines(text, line_issues)
     start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
     if _valid(data, start, "utf-8"):
         return _lines(data, start, "utf-8", line_issues)
@@ -163,15 +170,11 @@ def _decode(data: bytes, relpath: str, file_issue: FileIssue, line_issues: list[
     return _lines(data, start, "utf-8", line_issues)
 
 
-def _chunks(data, start: int) -> Iterator[tuple[int, object]]:
-    """(offset, piece) of about _CHUNK bytes or characters each, every piece ending at a line end.
-
-    A line longer than _FIELD_LIMIT cannot be a row within the limits (COLUMNS cells of
-    CELL_CHARS each): only its first _FIELD_LIMIT are passed on, cut after a comma, so
-    that it is reported (too many cells, or a cell too long) without being parsed whole.
-    """
+def _chunks(data, start: int) -> Iterator[tuple[object, bool]]:
+    """(piece, cut) of about _CHUNK bytes or characters each, every piece ending at a line end;
+    `cut`: the piece is one line longer than _LINE_LIMIT, of which only the beginning is kept."""
     breaks = _BREAK[type(data)]
-    lf, cr, comma = ("\n", "\r", ",") if isinstance(data, str) else (b"\n", b"\r", b",")
+    lf, cr = ("\n", "\r") if isinstance(data, str) else (b"\n", b"\r")
     size = len(data)
     while start < size:
         stop = start + _CHUNK
@@ -186,13 +189,23 @@ def _chunks(data, start: int) -> Iterator[tuple[int, object]]:
             else:  # one line longer than a chunk: up to its end
                 match = breaks.search(data, stop)
                 stop = match.end() if match else size
-                if stop - start > _FIELD_LIMIT:
-                    cut = data.rfind(comma, start, start + _FIELD_LIMIT)
-                    yield start, data[start:cut + 1 if cut > start else start + _FIELD_LIMIT] + lf
+                if stop - start > _LINE_LIMIT:
+                    yield _beginning(data, start), True
                     start = stop
                     continue
-        yield start, data[start:stop]
+        yield data[start:stop], False
         start = stop
+
+
+def _beginning(data, start: int):
+    """The first _LINE_LIMIT of a line: cut between characters, an open quote closed, a line end added."""
+    stop = start + _LINE_LIMIT
+    if isinstance(data, bytes):
+        while stop > start and 0x80 <= data[stop] < 0xC0:  # not inside a UTF-8 character
+            stop -= 1
+    piece = data[start:stop]
+    quote, lf = ('"', "\n") if isinstance(data, str) else (b'"', b"\n")
+    return piece + (quote if piece.count(quote) % 2 else piece[:0]) + lf
 
 
 def _valid(data: bytes, start: int, encoding: str) -> bool:
@@ -210,7 +223,7 @@ def _valid(data: bytes, start: int, encoding: str) -> bool:
 
 def _any_utf8_line(data: bytes, start: int) -> bool:
     """A non-ASCII line that is valid UTF-8: proof the file *is* UTF-8 (with some lines pasted from GBK)."""
-    for _, chunk in _chunks(data, start):
+    for chunk, _ in _chunks(data, start):
         for line in chunk.splitlines():  # type: ignore[attr-defined]
             if line.isascii():
                 continue
@@ -226,8 +239,10 @@ def _lines(data: bytes, start: int, encoding: str, line_issues: list[_LineIssue]
     """Decode and split a chunk at a time; line by line only in a chunk with NUL bytes or bad lines."""
     line = 1  # physical line number of the chunk's first line
     bad = 0
-    for _, chunk in _chunks(data, start):
-        count = _count_lines(chunk)  # type: ignore[arg-type]
+    for chunk, cut in _chunks(data, start):
+        count = 1 if cut else _count_lines(chunk)  # type: ignore[arg-type]
+        if cut:
+            line_issues.append((line, _CUT, "", ""))
         text = None
         if b"\x00" not in chunk:  # type: ignore[operator]
             try:
@@ -248,9 +263,10 @@ def _lines(data: bytes, start: int, encoding: str, line_issues: list[_LineIssue]
         line += count
 
 
-def _count_lines(chunk: bytes) -> int:
-    breaks = chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
-    return breaks + (0 if chunk.endswith((b"\n", b"\r")) else 1)
+def _count_lines(chunk) -> int:
+    lf, cr, crlf = ("\n", "\r", "\r\n") if isinstance(chunk, str) else (b"\n", b"\r", b"\r\n")
+    breaks = chunk.count(lf) + chunk.count(cr) - chunk.count(crlf)
+    return breaks + (0 if chunk.endswith((lf, cr)) else 1)
 
 
 def _decode_line(raw: bytes, number_: int, encoding: str, line_issues: list[_LineIssue]) -> tuple[str, int]:
@@ -293,7 +309,7 @@ def _decode_legacy(data: bytes, start: int, relpath: str, file_issue: FileIssue,
             file_issue("encoding-error", f"{relpath} 的编码无法识别，既不是 UTF-8 也不是 GBK；{_SAVE_AS_HINT}。")
             return None
         if encoding.startswith(("utf_16", "utf_32")):  # line ends are not single bytes: decode at once
-            lines = _text_lines(data[start:].decode(encoding))
+            lines = _text_lines(data[start:].decode(encoding), line_issues)
         else:
             lines = _lines(data, start, encoding, line_issues)
     file_issue(
@@ -304,8 +320,13 @@ def _decode_legacy(data: bytes, start: int, relpath: str, file_issue: FileIssue,
     return lines
 
 
-def _text_lines(text: str) -> Iterator[str]:
-    return chain.from_iterable(io.StringIO(piece, newline="") for _, piece in _chunks(text, 0))  # type: ignore[arg-type]
+def _text_lines(text: str, line_issues: list[_LineIssue]) -> Iterator[str]:
+    line = 1
+    for piece, cut in _chunks(text, 0):
+        if cut:
+            line_issues.append((line, _CUT, "", ""))
+        yield from io.StringIO(piece, newline="")  # type: ignore[arg-type]
+        line += 1 if cut else _count_lines(piece)
 
 
 # -- text to records ---------------------------------------------------------------
@@ -356,16 +377,20 @@ def _parse(
     records = _records(lines)
     head = list(islice(records, 6))
     pending = 0  # line issues already given a row
+    cut_row = 0  # the last row with a line cut at _LINE_LIMIT: its missing cells are not its fault
 
     def add(row: int | None, column: str | None, code: str, message: str, severity: str = "error") -> None:
         issues.append(Issue(relpath, row, column, code, severity, message))  # type: ignore[arg-type]
 
     def lines_of(row: int, last: int) -> None:
         """Line problems of the physical lines up to `last`, at the spreadsheet row they belong to."""
-        nonlocal pending
+        nonlocal pending, cut_row
         while pending < len(line_issues) and line_issues[pending][0] <= last:
             _, code, severity, message = line_issues[pending]
-            add(row, None, code, message, severity)
+            if code == _CUT:
+                cut_row = row
+            else:
+                add(row, None, code, message, severity)
             pending += 1
 
     for row, (_, last, _) in enumerate(head, start=1):
@@ -425,21 +450,27 @@ def _parse(
     width = len(header)
     limit = max(position.values(), default=-1) + 1
     columns = [position.get(name) for name in names]
+    memos: list[dict[str, str]] = [{} for _ in names]
+    shared = [(memo.setdefault, column) for memo, column in zip(memos, columns)]
+    cell_chars = limits.CELL_CHARS
     blank_row: int | None = None  # a blank row is reported only if another row follows it
     row = header_row
+    max_rows, stop_errors = limits.max_rows(len(names)) + header_row, limits.STOP_ERRORS
     for first, last, cells in chain(head[header_index + 1:], records):
         row += 1
-        lines_of(row, last)
+        if pending < len(line_issues):
+            lines_of(row, last)
         if blank_row is not None:
             add(blank_row, None, "blank-row", "空行，已忽略。", "warning")
             blank_row = None
-        if row - header_row > limits.FILE_ROWS:
+        if row > max_rows:
             raise _Refused("too-many-rows",
-                           f"{relpath} 的数据超过 {number(limits.FILE_ROWS)} 行，超过每个文件的行数上限，未检查；"
-                           "请检查是否存错了文件（例如重复粘贴了数据），或联系技术人员。")
-        if issues.errors > limits.STOP_ERRORS:
-            add(row, None, "checking-stopped",
-                f"{relpath} 到第{row - 1}行已有超过 {number(limits.STOP_ERRORS)} 个错误，从这一行起未再检查；"
+                           f"{relpath} 的数据超过 {number(max_rows - header_row)} 行，超过本表的行数上限"
+                           f"（每个文件最多 {number(limits.FILE_ROWS)} 行、{number(limits.FILE_CELLS)} 格，本表 {len(names)} 列），"
+                           "未检查；请检查是否存错了文件（例如重复粘贴了数据），或联系技术人员。")
+        if issues.seen["error"] > stop_errors:
+            add(None, None, "checking-stopped",
+                f"{relpath} 到第{row - 1}行已有超过 {number(limits.STOP_ERRORS)} 个错误，从第{row}行起未再检查；"
                 "请先改正前面的错误（常见原因：存错了文件、选错了分隔符或编码），再重新校验。")
             break
         if cells is None:
@@ -459,22 +490,16 @@ def _parse(
                 f"这一行有 {number(len(cells))} 格，比表头的 {width} 列多出 {_extra(cells[width:])}；"
                 "可能是某个值里有英文逗号却没有加引号。")
             continue
-        long_cells = max(map(len, cells)) > limits.CELL_CHARS
-        values: list[str | None] = []
-        for name, column in zip(names, columns):
-            if column is None:
-                values.append(None)  # a missing column: reported once, in the header
-            elif column < len(cells):
-                value = cells[column]
-                if long_cells and len(value) > limits.CELL_CHARS:
-                    add(row, name, "cell-too-long", limits.too_long(value))
-                    table.bad_cells.add((row, name))
-                    value = None
-                values.append(value)
-            else:
-                values.append(None)
-                table.bad_cells.add((row, name))
-        if len(cells) < limit:
+        if len(cells) >= limit and not table.missing_columns and max(map(len, cells)) <= cell_chars:
+            # the common case; equal cells share one string (counts, years, codes repeat down a column)
+            values: list[str | None] = [keep(value := cells[column], value) for keep, column in shared]
+        else:
+            values = _values(cells, names, columns, row, table, add)
+        if len(table.rows) % 8192 == 0:
+            for memo in memos:
+                if len(memo) > _SHARED:
+                    memo.clear()  # mostly distinct values: sharing costs more than it saves
+        if len(cells) < limit and row != cut_row:
             missing = [name for name in names if position.get(name, -1) >= len(cells)]
             add(row, missing[0] if missing else None, "missing-cell",
                 f"这一行只有 {len(cells)} 格，比表头的 {width} 列少，缺少：{'、'.join(missing)}。")
@@ -487,6 +512,26 @@ def _parse(
     return table, issues
 
 
+def _values(cells: list[str], names: list[str], columns: list[int | None], row: int, table: RawTable,
+            add: Callable[..., None]) -> list[str | None]:
+    """A row's values in schema order, when columns are missing, cells are missing or cells are too long."""
+    values: list[str | None] = []
+    for name, column in zip(names, columns):
+        if column is None:
+            values.append(None)  # a missing column: reported once, in the header
+        elif column < len(cells):
+            value: str | None = cells[column]
+            if len(value) > limits.CELL_CHARS:  # type: ignore[arg-type]
+                add(row, name, "cell-too-long", limits.too_long(value))  # type: ignore[arg-type]
+                table.bad_cells.add((row, name))
+                value = None
+            values.append(value)
+        else:
+            values.append(None)
+            table.bad_cells.add((row, name))
+    return values
+
+
 def _too_many_columns(add, row: int, count: int, names: list[str]) -> None:
     add(row, None, "too-many-columns",
         f"表头超过每个文件 {number(limits.COLUMNS)} 列的上限（读到 {number(count)} 列），未再读取本文件；"
@@ -497,11 +542,11 @@ def _gave_up(add, row: int, first: int, last: int) -> None:
     """The csv module stopped on a cell longer than it reads: a quote left open, or a giant cell."""
     if last > first:
         add(row, None, "unterminated-quote",
-            f"从这一行开始的一格跨了 {last - first + 1} 行、超过 {number(_FIELD_LIMIT)} 个字符，多半是引号（\"）没有闭合；"
+            f"从这一行开始的一格跨了 {last - first + 1} 行、超过 {number(_LINE_LIMIT)} 个字符，多半是引号（\"）没有闭合；"
             f"请检查第{row}行的引号。其后的行已重新按行读取。")
     else:
         add(row, None, "cell-too-long",
-            f"这一行有一格超过 {number(_FIELD_LIMIT)} 个字符，无法读取；请检查是否把整个文件粘贴进了一个单元格。")
+            f"这一行有一格超过 {number(_LINE_LIMIT)} 个字符，无法读取；请检查是否把整个文件粘贴进了一个单元格。")
 
 
 def _extra(cells: list[str]) -> str:

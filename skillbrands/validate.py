@@ -123,12 +123,15 @@ def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     if not path.is_file():
         return problem(f"找不到数据包描述文件 {PACKAGE_FILE}。")
     try:
-        with path.open("rb") as file:
-            data = file.read(limits.DESCRIPTOR_BYTES + 1)  # never more than the limit, whatever stat says
+        size = path.stat().st_size
+        if size <= limits.DESCRIPTOR_BYTES:
+            with path.open("rb") as file:
+                data = file.read(limits.DESCRIPTOR_BYTES + 1)  # never more than the limit, whatever stat said
+            size = max(size, len(data))
     except OSError as error:
         return problem(f"无法读取 {PACKAGE_FILE}：{error.strerror or error}。")
-    if len(data) > limits.DESCRIPTOR_BYTES:
-        return None, [descriptors.too_large(path.stat().st_size)]
+    if size > limits.DESCRIPTOR_BYTES:
+        return None, [descriptors.too_large(size)]
     descriptor, issues = descriptors.parse(data)
     if descriptor is None:
         return None, issues
@@ -165,9 +168,9 @@ def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded,
         log.extend(scan_personal_data(view, schema["fields"], relpath))
         if log.errors > limits.STOP_ERRORS and start + TIDY_ROWS < len(raw.rows):
             stop = start + TIDY_ROWS
-            log.append(Issue(relpath, raw.row_numbers[stop], None, "checking-stopped", "error",
+            log.append(Issue(relpath, None, None, "checking-stopped", "error",
                              f"{relpath} 到第{raw.row_numbers[stop - 1]}行已有超过 {number(limits.STOP_ERRORS)} 个错误，"
-                             "从这一行起未再检查；请先改正前面的错误，再重新校验。"))
+                             f"从第{raw.row_numbers[stop]}行起未再检查；请先改正前面的错误，再重新校验。"))
             del raw.rows[stop:], raw.row_numbers[stop:]
             break
     return raw
@@ -231,9 +234,9 @@ def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[s
             # biggest tasks first, so the last ones to finish are small
             tasks.sort(key=lambda t: t[1] - t[2])
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                done = pool.map(_type_check_chunk, tasks, chunksize=1)
+                done = [_release(raws, result) for result in pool.imap_unordered(_type_check_chunk, tasks)]
         else:
-            done = [_type_check_chunk(task) for task in tasks]
+            done = [_release(raws, _type_check_chunk(task)) for task in tasks]
     finally:
         _PENDING.clear()
     out = {name: ([], FileIssues(relpath)) for name, (_, _, relpath) in raws.items()}
@@ -241,6 +244,15 @@ def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[s
         out[name][0].extend(rows)
         out[name][1].merge(log)
     return out
+
+
+def _release(raws: dict[str, tuple[RawTable, dict[str, Any], str]], result: tuple) -> tuple:
+    """A range is typed: drop its cells' text at once, so the typed rows can take its memory."""
+    name, start = result[:2]
+    raw = raws[name][0]
+    stop = min(start + CHUNK_ROWS, len(raw.rows))
+    raw.rows[start:stop] = [None] * (stop - start)  # type: ignore[list-item]
+    return result
 
 
 def _type_check_chunk(task: tuple[str, int, int]) -> tuple[str, int, list[Row], FileIssues]:
