@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import re
+from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -59,11 +60,13 @@ class RawTable:
     (None where the column or cell is missing); `bad_cells` holds (row_number, field)
     pairs already reported, so later stages do not report the same cell twice (a
     missing column is in `missing_columns`, not in `bad_cells` row by row).
+    Row numbers are a compact array: kept after the cells are dropped, a million int
+    objects among them would keep their memory from being returned.
     """
 
     names: list[str]
     rows: list[list[str | None]] = field(default_factory=list)
-    row_numbers: list[int] = field(default_factory=list)
+    row_numbers: array = field(default_factory=lambda: array("q"))
     bad_cells: set[tuple[int, str]] = field(default_factory=set)
     missing_columns: set[str] = field(default_factory=set)
 
@@ -123,7 +126,8 @@ def read_table(
     try:
         with _field_limit(_FIELD_LIMIT):
             return _parse(lines, relpath, names, line_issues, issues, allow_empty)
-    except _Refused as refused:
+    except _Refused as refused:  # the file is not checked: its refusal is the one issue that matters
+        issues = FileIssues(relpath)
         file_issue(refused.code, refused.message)
         return None, issues
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -209,8 +210,6 @@ def _finite_numbers(table: RawTable, columns: list[tuple[int, str]], relpath: st
 CHUNK_ROWS = 50_000
 #: below this many rows in all, worker processes cost more than they save
 PARALLEL_FROM = 40_000
-# Tables to type-check, visible to forked workers without pickling them (copy-on-write).
-_PENDING: dict[str, tuple[RawTable, dict[str, Any], str]] = {}
 
 
 def workers() -> int:
@@ -221,24 +220,26 @@ def workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[str, tuple[list[Row], FileIssues]]:
+Raws = dict[str, tuple[RawTable, dict[str, Any], str]]
+
+
+def _type_check(raws: Raws) -> dict[str, tuple[list[Row], FileIssues]]:
     """Run frictionless over every table, in row ranges shared among worker processes."""
     tasks = [(name, start, min(start + CHUNK_ROWS, len(raw.rows)))
              for name, (raw, _, _) in raws.items() for start in range(0, max(len(raw.rows), 1), CHUNK_ROWS)]
     total = sum(len(raw.rows) for raw, _, _ in raws.values())
-    _PENDING.clear()
-    _PENDING.update(raws)
-    try:
-        jobs = workers()
-        if jobs > 1 and total >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-            # biggest tasks first, so the last ones to finish are small
-            tasks.sort(key=lambda t: t[1] - t[2])
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                done = [_release(raws, result) for result in pool.imap_unordered(_type_check_chunk, tasks)]
-        else:
-            done = [_release(raws, _type_check_chunk(task)) for task in tasks]
-    finally:
-        _PENDING.clear()
+    jobs = workers()
+    if jobs > 1 and total >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        # Each range is packed into bytes and the cells' objects are dropped before the
+        # workers start: a worker then holds its own range only, instead of inheriting
+        # every cell (which copy-on-write would duplicate as soon as it is read).
+        packed = sorted((_pack(raws, *task) for task in tasks), key=len)  # biggest last: popped first
+        for raw, _, _ in raws.values():
+            raw.rows.clear()
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            done = list(pool.imap_unordered(_type_check_packed, (packed.pop() for _ in range(len(packed)))))
+    else:
+        done = [_type_check_here(raws, *task) for task in tasks]
     out = {name: ([], FileIssues(relpath)) for name, (_, _, relpath) in raws.items()}
     for name, _, rows, log in sorted(done, key=lambda d: (list(raws).index(d[0]), d[1])):
         out[name][0].extend(rows)
@@ -246,19 +247,26 @@ def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[s
     return out
 
 
-def _release(raws: dict[str, tuple[RawTable, dict[str, Any], str]], result: tuple) -> tuple:
-    """A range is typed: drop its cells' text at once, so the typed rows can take its memory."""
-    name, start = result[:2]
-    raw = raws[name][0]
-    stop = min(start + CHUNK_ROWS, len(raw.rows))
-    raw.rows[start:stop] = [None] * (stop - start)  # type: ignore[list-item]
-    return result
-
-
-def _type_check_chunk(task: tuple[str, int, int]) -> tuple[str, int, list[Row], FileIssues]:
-    name, start, stop = task
-    raw, schema, relpath = _PENDING[name]
+def _type_check_here(raws: Raws, name: str, start: int, stop: int) -> tuple[str, int, list[Row], FileIssues]:
+    """One range in this process; its cells' text is dropped at once, so the typed rows can take its memory."""
+    raw, schema, relpath = raws[name]
     rows, log = _frictionless(raw, schema, relpath, start, stop)
+    raw.rows[start:stop] = [None] * (stop - start)  # type: ignore[list-item]
+    return name, start, rows, log
+
+
+def _pack(raws: Raws, name: str, start: int, stop: int) -> bytes:
+    """A range and all a worker needs to type-check it, as bytes (repeated strings stored once)."""
+    raw, schema, relpath = raws[name]
+    first, last = raw.row_numbers[start] if stop > start else 0, raw.row_numbers[stop - 1] if stop > start else -1
+    bad = {cell for cell in raw.bad_cells if first <= cell[0] <= last}
+    part = RawTable(raw.names, raw.rows[start:stop], raw.row_numbers[start:stop], bad, raw.missing_columns)
+    return pickle.dumps((name, start, part, schema, relpath), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _type_check_packed(task: bytes) -> tuple[str, int, list[Row], FileIssues]:
+    name, start, part, schema, relpath = pickle.loads(task)
+    rows, log = _frictionless(part, schema, relpath)
     return name, start, rows, log
 
 
