@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from frictionless import FrictionlessException, Resource, Schema
+from frictionless import Resource, Schema
 
 from . import descriptor as descriptors
 from . import limits
