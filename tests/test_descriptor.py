@@ -196,3 +196,26 @@ def test_patterns_are_full_matches(make_project) -> None:
     path.write_text(text.replace("\n150200,", "\n1502001,", 1), encoding="utf-8")
     codes = {(i.path, i.field, i.code) for i in check_project(project) if i.row is not None}
     assert ("datasets/regions.csv", "code", "pattern-mismatch") in codes
+
+
+def test_columns_of_staffs_own_are_validated_and_ignored(make_project) -> None:
+    """A column not in the contract is free: the build publishes (it used to crash on institutions)."""
+    import csv
+    import io
+
+    project = make_project()
+    package = json.loads((project / PKG).read_text(encoding="utf-8"))
+    for resource in package["resources"]:
+        path = project / "datasets" / resource["path"]
+        if not path.exists():
+            continue
+        resource["schema"]["fields"].append({"name": "staff_memo", "type": "string", "title": "内部备注"})
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([rows[0] + ["staff_memo"]] + [row + ["内部备注"] for row in rows[1:]])
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+    _write(project, json.dumps(package, ensure_ascii=False, indent=2))
+    assert check_project(project) == []
+    result = CliRunner().invoke(cli, ["build", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    assert (project / "output" / "institutions" / "bt-school" / "index.html").is_file()
