@@ -233,22 +233,49 @@ def serve(project: Path, out: Path | None, port: int) -> None:
 
 
 def print_issues(issues: list[Issue], fmt: str) -> None:
+    """The report: JSON (every issue up to limits.JSON_ISSUES, then one `issues-truncated` object),
+    or text (at most limits.TEXT_REPEATS issues per file and code, then how many more)."""
+    from skillbrands import limits
+
     if fmt == "json":
-        click.echo(json.dumps([issue.to_dict() for issue in issues], ensure_ascii=False, indent=2))
+        shown = [issue.to_dict() for issue in issues[:limits.JSON_ISSUES]]
+        rest = issues[limits.JSON_ISSUES:]
+        if rest:
+            errors = sum(issue.severity == "error" for issue in rest)
+            shown.append(Issue("", None, None, "issues-truncated", "error" if errors else "warning",
+                               f"另有 {len(rest):,} 个问题（{errors:,} 个错误）未输出；JSON 最多输出 "
+                               f"{limits.JSON_ISSUES:,} 个问题。").to_dict())
+        click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
         return
     if not issues:
         click.echo("没有发现问题。")
         return
     current = None
+    hidden: dict[str, list[Issue]] = {}  # code -> issues of the current file not shown
+
+    def more() -> None:
+        for code, rest in hidden.items():
+            level = "错误" if any(issue.severity == "error" for issue in rest) else "警告"
+            click.echo(f"  [{level}] …及另外 {len(rest):,} 处（同类问题）（{code}：{CODES.get(code, '')}）")
+        hidden.clear()
+
+    shown: dict[str, int] = {}
     for issue in issues:
         if issue.path != current:
+            more()
             current = issue.path
+            shown.clear()
             click.echo(f"\n{issue.path}")
+        shown[issue.code] = shown.get(issue.code, 0) + 1
+        if shown[issue.code] > limits.TEXT_REPEATS:
+            hidden.setdefault(issue.code, []).append(issue)
+            continue
         where = f"第{issue.row}行" if issue.row is not None else "整个文件"
         if issue.field:
-            where += f"，列“{issue.field}”"
+            where += f"，{'位置' if issue.path.endswith('.json') else '列'}“{issue.field}”"
         level = "错误" if issue.severity == "error" else "警告"
         click.echo(f"  [{level}] {where}：{issue.message}（{issue.code}：{CODES.get(issue.code, '')}）")
+    more()
     errors = sum(issue.severity == "error" for issue in issues)
     click.echo(f"\n共 {errors} 个错误、{len(issues) - errors} 个警告。")
 

@@ -129,7 +129,7 @@ def normalise_table(table: RawTable, specs: list[FieldSpec], relpath: str) -> li
                     report("required", f"“{spec.name}”是必填项，这一格{shown}。")
                 continue
             if trimmed and not spec.is_text:
-                report("whitespace-trimmed", f"“{raw}”首尾有空白字符，已去掉，按“{value}”处理。", "warning")
+                report("whitespace-trimmed", f"“{excerpt(raw)}”首尾有空白字符，已去掉，按“{excerpt(value)}”处理。", "warning")
             values[column] = fix(value, spec, report)
     return issues
 
@@ -358,7 +358,7 @@ def _fix_string(value: str, spec: FieldSpec, report: Report) -> str | None:
         bad = "".join(sorted({ch for ch in value if not re.fullmatch(r"[A-Za-z0-9_-]", ch)}))
         shown = bad.replace(" ", "空格") or value[:1]
         report("unsafe-id",
-               f"编号“{value}”含有不能用于网址的字符“{shown}”；编号只能用英文字母、数字、连字符（-）和下划线（_），且以字母或数字开头。")
+               f"编号“{excerpt(value)}”含有不能用于网址的字符“{excerpt(shown)}”；编号只能用英文字母、数字、连字符（-）和下划线（_），且以字母或数字开头。")
         return None
     unsafe = unsafe_name(value) if spec.is_id else None
     if unsafe:
@@ -370,7 +370,7 @@ def _fix_string(value: str, spec: FieldSpec, report: Report) -> str | None:
         return None
     if not spec.is_text and _SCIENTIFIC.fullmatch(value):
         report("scientific-notation",
-               f"“{value}”是被 Excel 改成科学计数法的数字，后面的位数已经丢失，无法还原；"
+               f"“{excerpt(value)}”是被 Excel 改成科学计数法的数字，后面的位数已经丢失，无法还原；"
                "请把这一列设为“文本”格式后重新输入原值。")
         return None
     return value
@@ -379,7 +379,7 @@ def _fix_string(value: str, spec: FieldSpec, report: Report) -> str | None:
 def _fullwidth(value: str, report: Report) -> str:
     if _FULLWIDTH.search(value):
         fixed = unicodedata.normalize("NFKC", value)
-        report("fullwidth-digits", f"“{value}”含全角字符，已转为半角“{fixed}”。", "warning")
+        report("fullwidth-digits", f"“{excerpt(value)}”含全角字符，已转为半角“{excerpt(fixed)}”。", "warning")
         return fixed
     return value
 
@@ -393,14 +393,14 @@ def _fix_integer(value: str, spec: FieldSpec, report: Report) -> str | None:
     value = _other_digits(_fullwidth(value, report), report)
     if value.endswith("%"):
         report("percent-value",
-               f"“{value}”是百分比，本列应填人数（整数）；合格率、就业率等比例由人数自动计算，不要填写。")
+               f"“{excerpt(value)}”是百分比，本列应填人数（整数）；合格率、就业率等比例由人数自动计算，不要填写。")
         return None
     if _THOUSANDS.fullmatch(value):
         fixed = re.sub(r"[,，]", "", value)
-        report("thousands-separator", f"“{value}”含千位分隔符，已按“{fixed}”处理。", "warning")
+        report("thousands-separator", f"“{excerpt(value)}”含千位分隔符，已按“{excerpt(fixed)}”处理。", "warning")
         return fixed
     if _SCIENTIFIC.fullmatch(value):
-        report("scientific-notation", f"“{value}”是科学计数法，本列应填整数；请把单元格设为“数值”或“文本”格式后重新输入。")
+        report("scientific-notation", f"“{excerpt(value)}”是科学计数法，本列应填整数；请把单元格设为“数值”或“文本”格式后重新输入。")
         return None
     if not _FORMS[spec.type].fullmatch(value):
         _refuse_form(value, spec, report)
@@ -414,7 +414,7 @@ def _fix_date(value: str, spec: FieldSpec, report: Report) -> str | None:
         try:
             date.fromisoformat(value)
         except ValueError:
-            report("invalid-date", f"“{value}”不是存在的日期（请核对月份和日）；日期格式为 YYYY-MM-DD。")
+            report("invalid-date", f"“{excerpt(value)}”不是存在的日期（请核对月份和日）；日期格式为 YYYY-MM-DD。")
             return None
         return value
     loose = _LOOSE_DATE.fullmatch(value)
@@ -422,14 +422,14 @@ def _fix_date(value: str, spec: FieldSpec, report: Report) -> str | None:
         try:
             fixed = date(*map(int, loose.groups())).isoformat()
         except ValueError:
-            report("invalid-date", f"“{value}”不是存在的日期（请核对月份和日）；日期格式为 YYYY-MM-DD。")
+            report("invalid-date", f"“{excerpt(value)}”不是存在的日期（请核对月份和日）；日期格式为 YYYY-MM-DD。")
             return None
-        report("date-normalised", f"日期“{value}”已规范为“{fixed}”；日期请写作 YYYY-MM-DD。", "warning")
+        report("date-normalised", f"日期“{excerpt(value)}”已规范为“{fixed}”；日期请写作 YYYY-MM-DD。", "warning")
         return fixed
     if _SERIAL.fullmatch(value):
         guess = (_EXCEL_EPOCH + timedelta(days=int(float(value)))).isoformat()
         report("excel-date-serial",
-               f"“{value}”是 Excel 内部的日期序列号，不是日期；如果原意是 {guess}，请填写“{guess}”"
+               f"“{excerpt(value)}”是 Excel 内部的日期序列号，不是日期；如果原意是 {guess}，请填写“{guess}”"
                "（把单元格设为“文本”格式，日期写作 YYYY-MM-DD）。")
         return None
     _refuse_form(value, spec, report)

@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Mapping
 
+from . import limits
 from .editions import FROZEN_DIR, SUMS, TABLES, Edition, edition_csv
 from .issues import Issue, excerpt
 
@@ -159,6 +160,12 @@ def read_frozen(project: Path, year: int) -> tuple[dict[str, bytes] | None, list
             continue
         seen.add(name)
         try:
+            size = entry.stat(follow_symlinks=False).st_size
+            if size > limits.FILE_BYTES:  # refused by its size, never read (as data files are)
+                issues.append(Issue(relpath, None, None, "file-too-large", "error",
+                                    f"{relpath} 有 {limits.size(size)}，超过每个文件 {limits.size(limits.FILE_BYTES)} 的上限；"
+                                    f"冻结文件不会这么大，它已被改动。{_ASK}"))
+                continue
             files[name] = Path(entry.path).read_bytes()
         except OSError as error:
             issues.append(Issue(relpath, None, None, "edition-file-invalid", "error",

@@ -107,6 +107,23 @@ CODES: dict[str, str] = {
     "edition-sums-invalid": "冻结版本的 SHA256SUMS 格式有误",
 
     # hostile inputs: descriptors, limits, lookalike values, IDs (issue 20, points 9-12)
+    "datapackage-too-large": "数据包描述文件太大",
+    "datapackage-too-deep": "数据包描述文件嵌套太深",
+    "datapackage-missing": "数据包描述缺少程序要用的项",
+    "datapackage-type": "数据包描述中的值类型不对",
+    "datapackage-duplicate": "数据包描述中的名称重复",
+    "datapackage-reference": "数据包描述引用了不存在的表或列",
+    "datapackage-key": "主键或外键与程序不符",
+    "datapackage-enum": "取值范围与程序不符",
+    "datapackage-pattern": "格式（正则表达式）无效或不受支持",
+    "datapackage-setting-unknown": "未知的设置项（已忽略）",
+    "file-too-large": "文件太大",
+    "too-many-rows": "行数超过上限",
+    "too-many-columns": "列数超过上限",
+    "cell-too-long": "单元格内容太长",
+    "checking-stopped": "错误太多，其余的行未检查",
+    "issues-not-listed": "问题太多，其余未逐条列出",
+    "issues-truncated": "输出的问题条数已达上限",
 
     # -- values and IDs (points 11-12)
     "other-digits": "其他文字的数字已转为 0-9",

@@ -7,7 +7,7 @@ a `Directory`. Rates are never stored, only computed from counts (`Outcome`).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
@@ -338,7 +338,8 @@ def assess_year(brand: Brand, year: int, book: CriteriaBook) -> Assessment:
 
 def _institutions(rows: list[dict[str, Any]], regions: Mapping[str, Region]) -> dict[str, Institution]:
     out = {}
+    columns = [f.name for f in fields(Institution) if f.name != "region"]  # staff may add columns of their own
     for row in rows:
-        values = {k: v for k, v in row.items() if k != "region_code"}
+        values = {k: row[k] for k in columns}
         out[row["institution_id"]] = Institution(**values, region=regions[row["region_code"]])
     return out

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .creditcode import check_character
 from .criteria import CRITERIA, CriteriaBook, assess
-from .issues import Issue
+from .issues import Issue, excerpt
 from .model import evaluated_year
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class Tables:
     def region_name(self, code: str) -> str:
         region = self.regions.get(code)
         name = region.text("name") if region else None
-        return f"{code} {name}" if name else code
+        return f"{excerpt(code)} {excerpt(name)}" if name else excerpt(code)
 
     def parent_of(self, code: str) -> str | None:
         region = self.regions.get(code)
@@ -195,7 +195,7 @@ def credit_codes(t: Tables, today: date) -> Iterator[Issue]:
         expected = check_character(code[:17]) if code and len(code) == 18 else None
         if expected is not None and code is not None and code[17] != expected:
             yield _error(row, "credit_code", "credit-code-check",
-                         f"统一社会信用代码“{code}”的第18位校验码是“{code[17]}”，按 GB 32100-2015 计算应为“{expected}”；"
+                         f"统一社会信用代码“{excerpt(code)}”的第18位校验码是“{code[17]}”，按 GB 32100-2015 计算应为“{expected}”；"
                          "请核对代码是否抄错。")
 
 
@@ -225,7 +225,7 @@ def key_support_categories(t: Tables, today: date) -> Iterator[Issue]:
                          "应填 key_technology、recognised_trade、heritage、rural_industry、innovation 之一。")
         elif flag is False and category is not None:
             yield _warning(row, "key_support_category", "key-support-category-unused",
-                           f"{t.label('brands', 'key_support')}为“否”，却填了重点扶持类别“{category}”；"
+                           f"{t.label('brands', 'key_support')}为“否”，却填了重点扶持类别“{excerpt(category)}”；"
                            "请核对是否应为重点扶持，或清空类别。")
 
 
@@ -257,7 +257,7 @@ def brands_after_institution_status(t: Tables, today: date) -> Iterator[Issue]:
         status, since = institution.text("status"), institution.day("status_date")
         if status in INACTIVE and since is not None and published > since:
             yield _error(row, "published_date", "brand-after-institution-status",
-                         f"公布日期 {published} 晚于培训机构“{institution.text('institution_id')}”的状态日期 {since}"
+                         f"公布日期 {published} 晚于培训机构“{excerpt(institution.text('institution_id'))}”的状态日期 {since}"
                          f"（状态：{t.plain('institutions', 'status', status)}）；被暂停或移出的机构此后不能再公布新的品牌。")
 
 
@@ -270,7 +270,7 @@ def occupation_names(t: Tables, today: date) -> Iterator[Issue]:
         official = occupation.text("name") if occupation else None
         if name is not None and official is not None and name != official:
             yield _warning(row, "occupation_name", "occupation-name-mismatch",
-                           f"职业代码 {code} 在职业表中的名称是“{official}”，这里填的是“{name}”；"
+                           f"职业代码 {excerpt(code)} 在职业表中的名称是“{excerpt(official)}”，这里填的是“{excerpt(name)}”；"
                            "请核对职业代码或名称（若是该职业下的工种，可忽略）。")
 
 
@@ -290,7 +290,7 @@ def recommendations(t: Tables, today: date) -> Iterator[Issue]:
         for code, check in checks:
             problem = check(t, row, source)
             if problem:
-                yield _error(row, "recommended_from", code, f"推荐来源品牌“{source.text('brand_id')}”{problem}")
+                yield _error(row, "recommended_from", code, f"推荐来源品牌“{excerpt(source.text('brand_id'))}”{problem}")
 
 
 def _recommended_tier(t: Tables, brand: Row, source: Row) -> str | None:
@@ -309,7 +309,7 @@ def _recommended_tier(t: Tables, brand: Row, source: Row) -> str | None:
 def _recommended_institution(t: Tables, brand: Row, source: Row) -> str | None:
     mine, theirs = brand.text("institution_id"), source.text("institution_id")
     if mine and theirs and mine != theirs:
-        return f"的培训机构是“{theirs}”，本品牌是“{mine}”；推荐遴选的应是同一机构的同一培训项目。"
+        return f"的培训机构是“{excerpt(theirs)}”，本品牌是“{excerpt(mine)}”；推荐遴选的应是同一机构的同一培训项目。"
     return None
 
 
@@ -321,7 +321,7 @@ def _recommended_occupation(t: Tables, brand: Row, source: Row) -> str | None:
         mine, theirs = brand.text("occupation_name"), source.text("occupation_name")
     if mine and theirs and mine != theirs:
         mine, theirs = _occupation(brand), _occupation(source)
-        return f"的职业是“{theirs}”，本品牌是“{mine}”；推荐遴选的应是同一职业（工种）的培训项目。"
+        return f"的职业是“{excerpt(theirs)}”，本品牌是“{excerpt(mine)}”；推荐遴选的应是同一职业（工种）的培训项目。"
     return None
 
 
@@ -362,7 +362,7 @@ def exit_dates(t: Tables, today: date) -> Iterator[Issue]:
         exited, published = row.day("exit_date"), brand.day("published_date") if brand else None
         if exited and published and exited <= published:
             yield _error(row, "exit_date", "exit-before-publication",
-                         f"退出日期 {exited} 不晚于品牌“{row.text('brand_id')}”的公布日期 {published}；"
+                         f"退出日期 {exited} 不晚于品牌“{excerpt(row.text('brand_id'))}”的公布日期 {published}；"
                          "退出日期应在公布日期之后。")
 
 
@@ -375,7 +375,7 @@ def outcomes_after_exit(t: Tables, today: date) -> Iterator[Issue]:
         exited = exit_row.day("exit_date") if exit_row else None
         if year is not None and exited is not None and year > exited.year:
             yield _warning(row, "year", "outcome-after-exit",
-                           f"品牌“{brand_id}”已于 {exited} 退出目录，这里却有 {year} 年的培训成效；"
+                           f"品牌“{excerpt(brand_id)}”已于 {exited} 退出目录，这里却有 {year} 年的培训成效；"
                            "请核对品牌编号或年度。")
 
 
@@ -391,11 +391,11 @@ def reviews(t: Tables, today: date) -> Iterator[Issue]:
         if result == "exited" and exits_readable and brand_id not in t.exits:
             yield _error(row, "result", "review-exit-missing",
                          f"评估结果为“{t.enum('reviews', 'result', result)}”，但退出品牌表（datasets/exits.csv）中没有"
-                         f"品牌“{brand_id}”；请在 exits.csv 中补上退出日期、原因和文号。")
+                         f"品牌“{excerpt(brand_id)}”；请在 exits.csv 中补上退出日期、原因和文号。")
         published_year = brand.integer("published_year")
         if year is not None and published_year is not None and year < published_year + 1:
             yield _error(row, "year", "review-too-early",
-                         f"评估年度 {year} 早于品牌“{brand_id}”公布（{published_year}年）的次年；"
+                         f"评估年度 {year} 早于品牌“{excerpt(brand_id)}”公布（{published_year}年）的次年；"
                          f"评估年度应不早于 {published_year + 1}。")
 
 
@@ -455,10 +455,10 @@ def criteria_verdicts(t: Tables, today: date) -> Iterator[Issue]:
         t.assessments[brand_id] = assessment
         if assessment.verdict != "does_not_meet" or assessment.criteria is None:
             continue
-        basis = f"{t.plain('brands', 'tier', tier)}品牌标准（{assessment.criteria.document_no}）"
+        basis = f"{t.plain('brands', 'tier', tier)}品牌标准（{excerpt(assessment.criteria.document_no)}）"
         relaxed = "本品牌为重点扶持，但也不符合重点扶持的放宽条件；" if key_support else ""
         yield _warning(row, "brand_id", "criteria-not-met",
-                       f"品牌“{brand_id}”按{basis}评价，{relaxed}{assessment.reason}请核对{year}年的培训成效。")
+                       f"品牌“{excerpt(brand_id)}”按{basis}评价，{relaxed}{assessment.reason}请核对{year}年的培训成效。")
 
 
 def _criteria_rows(t: Tables) -> list[dict[str, Any]]:

@@ -4,26 +4,35 @@ Order per resource: read the file (`read.py`), tidy cells (`cells.py`), then the
 frictionless validator checks types and constraints and hands us each typed row, so
 the model is built from the rows the validator already typed. Keys across rows and
 tables (`keys.py`) are checked last, on those typed rows.
+
+Schema `pattern`s are checked here with RE2 (linear time), not by frictionless (Python
+`re` backtracks: `(a+)+$` on 30 letters takes minutes). Every stage feeds one
+`FileIssues` per file, which lists at most `limits.LISTED` errors and warnings of it
+and counts the rest, so millions of bad cells cost counts, not memory.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from frictionless import FrictionlessException, Resource, Schema
+from frictionless import Resource, Schema
 
-from .cells import FieldSpec, normalise_table
-from .issues import Issue, excerpt, sort_key
+from . import descriptor as descriptors
+from . import limits
+from .cells import ID_PATTERN, FieldSpec, normalise_table
+from .issues import Issue, excerpt, has_errors, sort_key
 from .keys import check_keys
+from .limits import FileIssues, number
 from .privacy import scan_personal_data
 from .read import RawTable, read_table
-from .rules import check_rules
+from .rules import RULES, Tables
 from .workers import can_fork, fork_pool, workers
 
 PACKAGE_FILE = "datasets/datapackage.json"
@@ -60,19 +69,41 @@ def load_package(project: Path, today: date | None = None) -> Loaded:
     loaded = Loaded(descriptor=descriptor or {}, issues=issues)
     if descriptor is None:
         return loaded
+    logs: dict[str, FileIssues] = {}
     raws: dict[str, tuple[RawTable, dict[str, Any], str]] = {}
     for resource in descriptor["resources"]:
-        raw = _read_resource(project, resource, loaded)
+        raw = _read_resource(project, resource, loaded, logs)
         if raw is not None:
             raws[resource["name"]] = (raw, resource["schema"], f"datasets/{resource['path']}")
-    for name, (rows, issues) in _type_check(raws).items():
+    for name, (rows, log) in _type_check(raws).items():
         loaded.tables[name] = rows
         loaded.row_numbers[name] = list(raws[name][0].row_numbers)
-        loaded.issues.extend(issues)
-    loaded.issues.extend(check_keys(descriptor, loaded.tables, loaded.row_numbers))
-    loaded.issues.extend(check_rules(loaded, today or reference_date()))
-    loaded.issues.sort(key=sort_key)
+        logs[raws[name][2]].merge(log)
+    raws.clear()  # the cells' text: only the typed rows are used from here on
+    _route(logs, check_keys(descriptor, loaded.tables, loaded.row_numbers))
+    loaded.issues = issues + _listed(logs)  # the rules skip cells reported so far
+    _route(logs, _rule_issues(loaded, today or reference_date()))
+    loaded.issues = sorted(issues + _listed(logs), key=sort_key)
     return loaded
+
+
+def _route(logs: dict[str, FileIssues], issues: Iterable[Issue]) -> None:
+    for issue in issues:
+        log = logs.get(issue.path)
+        if log is None:
+            log = logs[issue.path] = FileIssues(issue.path)
+        log.append(issue)
+
+
+def _listed(logs: dict[str, FileIssues]) -> list[Issue]:
+    return [issue for log in logs.values() for issue in log.issues()]
+
+
+def _rule_issues(loaded: Loaded, today: date) -> Iterable[Issue]:
+    """rules.check_rules, one issue at a time (so a million of them are counted, not kept)."""
+    tables = Tables(loaded)
+    for rule in RULES:
+        yield from rule(tables, today)
 
 
 def reference_date() -> date:
@@ -84,6 +115,7 @@ def reference_date() -> date:
 
 
 def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
+    """The descriptor if the engine can use it, and every problem found in it (descriptor.py)."""
     path = project / PACKAGE_FILE
 
     def problem(message: str) -> tuple[None, list[Issue]]:
@@ -97,23 +129,24 @@ def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     if not path.is_file():
         return problem(f"找不到数据包描述文件 {PACKAGE_FILE}。")
     try:
-        descriptor = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return problem(f"{PACKAGE_FILE} 不是有效的 UTF-8 JSON：{error}")
-    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
-        return problem(f"{PACKAGE_FILE} 中没有 resources 列表。")
-    for resource in descriptor["resources"]:
-        try:
-            Schema.from_descriptor(resource["schema"])
-            if not re.fullmatch(r"[a-z0-9_-]+\.csv", resource["path"]):
-                raise ValueError(f"资源路径“{resource['path']}”应为 datasets/ 下的 .csv 文件名")
-        except (FrictionlessException, KeyError, TypeError, ValueError) as error:
-            name = resource.get("name", "?") if isinstance(resource, dict) else "?"
-            return problem(f"{PACKAGE_FILE} 中资源“{name}”的描述有误：{error}")
-    return descriptor, []
+        size = path.stat().st_size
+        if size <= limits.DESCRIPTOR_BYTES:
+            with path.open("rb") as file:
+                data = limits.read_at_most(file, limits.DESCRIPTOR_BYTES, size)  # never more than the limit, whatever stat said
+            size = max(size, len(data))
+    except OSError as error:
+        return problem(f"无法读取 {PACKAGE_FILE}：{error.strerror or error}。")
+    if size > limits.DESCRIPTOR_BYTES:
+        return None, [descriptors.too_large(size)]
+    descriptor, issues = descriptors.parse(data)
+    if descriptor is None:
+        return None, issues
+    issues = descriptors.check(descriptor)
+    return (None if has_errors(issues) else descriptor), issues
 
 
-def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> RawTable | None:
+def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded,
+                   logs: dict[str, FileIssues]) -> RawTable | None:
     """Read one CSV file, tidy its cells and look for personal data (all in this process)."""
     relpath = f"datasets/{resource['path']}"
     schema = resource["schema"]
@@ -122,91 +155,183 @@ def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded) -> R
         loaded.tables[resource["name"]] = []  # an optional table may be left out
         loaded.row_numbers[resource["name"]] = []
         return None
-    raw, issues = read_table(
+    raw, log = read_table(
         project / relpath, relpath, names, allow_empty=bool(resource.get("skillbrands:allowEmpty"))
     )
-    loaded.issues.extend(issues)
+    logs[relpath] = log
     if raw is None:
         return None
     key_fields = {name for fk in schema.get("foreignKeys", []) for name in fk["fields"]}
     key_fields |= set(schema.get("primaryKey", []))
     specs = [FieldSpec.from_descriptor(f, key_fields) for f in schema["fields"]]
-    loaded.issues.extend(normalise_table(raw, specs, relpath))
-    loaded.issues.extend(scan_personal_data(raw, schema["fields"], relpath))
+    numbers = [(index, spec["name"]) for index, spec in enumerate(schema["fields"])
+               if spec.get("type") == "number" and not {"decimalChar", "groupChar", "bareNumber"} & spec.keys()]
+    # In ranges of rows, so that the issues of a range are counted before the next is made.
+    for start in range(0, len(raw.rows), TIDY_ROWS):
+        view = raw.view(start, start + TIDY_ROWS)
+        log.extend(normalise_table(view, specs, relpath))
+        log.extend(_finite_numbers(view, numbers, relpath))
+        log.extend(scan_personal_data(view, schema["fields"], relpath))
+        if log.errors > limits.STOP_ERRORS and start + TIDY_ROWS < len(raw.rows):
+            stop = start + TIDY_ROWS
+            log.append(Issue(relpath, None, None, "checking-stopped", "error",
+                             f"{relpath} 到第{raw.row_numbers[stop - 1]}行已有超过 {number(limits.STOP_ERRORS)} 个错误，"
+                             f"从第{raw.row_numbers[stop]}行起未再检查；请先改正前面的错误，再重新校验。"))
+            del raw.rows[stop:], raw.row_numbers[stop:]
+            break
     return raw
+
+
+#: rows tidied at a time (the issues of a range are counted before the next range is tidied)
+TIDY_ROWS = 10_000
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_NOT_FINITE = {"nan": "NaN 的意思是“不是数字”", "snan": "sNaN 的意思是“不是数字”",
+               "inf": "表示无穷大", "infinity": "表示无穷大"}
+
+
+def _finite_numbers(table: RawTable, columns: list[tuple[int, str]], relpath: str) -> Iterable[Issue]:
+    """`number` cells are plain decimals: frictionless reads them with Decimal, which takes NaN,
+    sNaN (whose comparison raises), Infinity, 1_000 and -0 as numbers."""
+    for column, name in columns:
+        for values, row in zip(table.rows, table.row_numbers):
+            value = values[column]
+            if value is None or (value.isascii() and value.replace(".", "", 1).isdigit()):
+                continue  # the common case: digits and at most one point
+            if (row, name) in table.bad_cells:
+                continue
+            if not _PLAIN_NUMBER.fullmatch(value):
+                reason = _NOT_FINITE.get(value.strip("+-").lower(), "只能由数字、小数点和正负号组成")
+            elif value.startswith("-") and Decimal(value) == 0:
+                reason = "是负零，请填 0"
+            else:
+                continue
+            yield Issue(relpath, row, name, "type-error", "error",
+                        f"“{excerpt(value)}”不是有效的数字（{reason}），本列应为数字（如 85 或 92.5）。")
+            table.bad_cells.add((row, name))
+            values[column] = None
 
 
 #: rows per frictionless task: large enough to amortise a task's start, small enough to share out
 CHUNK_ROWS = 50_000
 #: below this many rows in all, worker processes cost more than they save
 PARALLEL_FROM = 40_000
-# Tables to type-check, visible to forked workers without pickling them (copy-on-write).
-_PENDING: dict[str, tuple[RawTable, dict[str, Any], str]] = {}
 
 
-def _type_check(raws: dict[str, tuple[RawTable, dict[str, Any], str]]) -> dict[str, tuple[list[Row], list[Issue]]]:
+Raws = dict[str, tuple[RawTable, dict[str, Any], str]]
+
+
+def _type_check(raws: Raws) -> dict[str, tuple[list[Row], FileIssues]]:
     """Run frictionless over every table, in row ranges shared among worker processes."""
     tasks = [(name, start, min(start + CHUNK_ROWS, len(raw.rows)))
              for name, (raw, _, _) in raws.items() for start in range(0, max(len(raw.rows), 1), CHUNK_ROWS)]
     total = sum(len(raw.rows) for raw, _, _ in raws.values())
-    _PENDING.clear()
-    _PENDING.update(raws)
-    try:
-        jobs = workers()
-        if jobs > 1 and total >= PARALLEL_FROM and can_fork():
-            # biggest tasks first, so the last ones to finish are small
-            tasks.sort(key=lambda t: t[1] - t[2])
-            with fork_pool(jobs) as pool:
-                done = list(pool.map(_type_check_chunk, tasks))
-        else:
-            done = [_type_check_chunk(task) for task in tasks]
-    finally:
-        _PENDING.clear()
-    out: dict[str, tuple[list[Row], list[Issue]]] = {name: ([], []) for name in raws}
-    for name, _, rows, issues in sorted(done, key=lambda d: (list(raws).index(d[0]), d[1])):
+    jobs = workers()
+    if jobs > 1 and total >= PARALLEL_FROM and can_fork():
+        # Each range is packed into bytes and the cells' objects are dropped before the
+        # workers start: a worker then holds its own range only, instead of inheriting
+        # every cell (which copy-on-write would duplicate as soon as it is read).
+        packed = sorted((_pack(raws, *task) for task in tasks), key=len)  # biggest last: popped first
+        for raw, _, _ in raws.values():
+            raw.rows.clear()
+        with fork_pool(jobs) as pool:
+            done = list(pool.map(_type_check_packed, [packed.pop() for _ in range(len(packed))]))
+    else:
+        done = [_type_check_here(raws, *task) for task in tasks]
+    out = {name: ([], FileIssues(relpath)) for name, (_, _, relpath) in raws.items()}
+    for name, _, rows, log in sorted(done, key=lambda d: (list(raws).index(d[0]), d[1])):
         out[name][0].extend(rows)
-        out[name][1].extend(issues)
+        out[name][1].merge(log)
     return out
 
 
-def _type_check_chunk(task: tuple[str, int, int]) -> tuple[str, int, list[Row], list[Issue]]:
-    name, start, stop = task
-    raw, schema, relpath = _PENDING[name]
-    rows, issues = _frictionless(raw, schema, relpath, start, stop)
-    return name, start, rows, issues
+def _type_check_here(raws: Raws, name: str, start: int, stop: int) -> tuple[str, int, list[Row], FileIssues]:
+    """One range in this process; its cells' text is dropped at once, so the typed rows can take its memory."""
+    raw, schema, relpath = raws[name]
+    rows, log = _frictionless(raw, schema, relpath, start, stop)
+    raw.rows[start:stop] = [None] * (stop - start)  # type: ignore[list-item]
+    return name, start, rows, log
+
+
+def _pack(raws: Raws, name: str, start: int, stop: int) -> bytes:
+    """A range and all a worker needs to type-check it, as bytes (repeated strings stored once)."""
+    raw, schema, relpath = raws[name]
+    first, last = raw.row_numbers[start] if stop > start else 0, raw.row_numbers[stop - 1] if stop > start else -1
+    bad = {cell for cell in raw.bad_cells if first <= cell[0] <= last}
+    part = RawTable(raw.names, raw.rows[start:stop], raw.row_numbers[start:stop], bad, raw.missing_columns)
+    return pickle.dumps((name, start, part, schema, relpath), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _type_check_packed(task: bytes) -> tuple[str, int, list[Row], FileIssues]:
+    name, start, part, schema, relpath = pickle.loads(task)
+    rows, log = _frictionless(part, schema, relpath)
+    return name, start, rows, log
 
 
 def _frictionless(raw: RawTable, schema: dict[str, Any], relpath: str,
-                  start: int = 0, stop: int | None = None) -> tuple[list[Row], list[Issue]]:
-    """Type-check rows [start, stop) with frictionless; return typed rows and its issues.
+                  start: int = 0, stop: int | None = None) -> tuple[list[Row], FileIssues]:
+    """Type-check rows [start, stop) with frictionless, and patterns with RE2; return typed rows and the issues.
 
     Keys (primary and foreign) are left to `keys.py`, which sees every row of every
     table at once and reports in Chinese at the offending cell.
     """
-    checked = {key: value for key, value in schema.items() if key not in ("foreignKeys", "primaryKey")}
     chunk = raw.rows[start:stop]
+    numbers = raw.row_numbers[start:stop]
     typed: list[Row] = []
-    found = []
+    log = FileIssues(relpath)
+    fields = {f["name"]: f for f in schema["fields"]}
+    unreadable: set[tuple[int, str]] = set()  # cells with a type error: their pattern is not checked
     # The row stream is what Resource.validate() checks (its baseline check yields each
     # row's `errors`: types and constraints); we read it directly because validate()
     # first deep-copies inline data to validate the descriptor, ~25 µs a row for nothing.
-    with Resource(data=[raw.names, *chunk], schema=Schema.from_descriptor(checked)) as resource:
+    checked = Schema.from_descriptor(descriptors.without_patterns(schema))
+    with Resource(data=[raw.names, *chunk], schema=checked) as resource:
         for row in resource.row_stream:
             typed.append(row.to_dict())
-            found.extend(row.errors)
-    issues: list[Issue] = []
-    fields = {f["name"]: f for f in schema["fields"]}
-    for error in found:
-        # frictionless numbers inline rows from the header = 1; map to the file's rows
-        position = getattr(error, "row_number", None)
-        row = raw.row_numbers[start + position - 2] if position and position >= 2 else None
-        name = getattr(error, "field_name", None)
-        if row is not None and name is not None and (row, name) in raw.bad_cells:
-            continue
-        issue = _translate(error, row, name, fields, relpath)
-        if issue is not None:
-            issues.append(issue)
-    return typed, issues
+            for error in row.errors:
+                # frictionless numbers inline rows from the header = 1; map to the file's rows
+                position = getattr(error, "row_number", None)
+                number_ = numbers[position - 2] if position and position >= 2 else None
+                name = getattr(error, "field_name", None)
+                if number_ is not None and name is not None:
+                    if (number_, name) in raw.bad_cells or name in raw.missing_columns:
+                        continue
+                    if error.type == "type-error":
+                        unreadable.add((number_, name))
+                issue = _translate(error, number_, name, fields, relpath, row.get(name) if name else None)
+                if issue is not None:
+                    log.append(issue)
+    log.extend(_patterns(raw, schema, relpath, chunk, numbers, unreadable))
+    return typed, log
+
+
+def _patterns(raw: RawTable, schema: dict[str, Any], relpath: str, chunk: list[list[str | None]],
+              numbers: list[int], skip: set[tuple[int, str]]) -> Iterable[Issue]:
+    """Each string cell against its field's `pattern` (full match, RE2: linear in the cell)."""
+    missing = set(schema.get("missingValues", [""]))
+    for column, spec in enumerate(schema["fields"]):
+        pattern = spec.get("constraints", {}).get("pattern")
+        if pattern is None or spec.get("type", "string") != "string" or pattern == ID_PATTERN:
+            continue  # IDs: cells.py has checked ID_PATTERN already (unsafe-id)
+        name = spec["name"]
+        matches: Callable[[str], bool] = descriptors.compile_pattern(pattern)
+        known: dict[str, bool] = {}  # codes repeat (regions, occupations): look each up once
+        for values, row in zip(chunk, numbers):
+            value = values[column]
+            if value is None or value in missing:
+                continue
+            ok = known.get(value)
+            if ok is None:
+                ok = matches(value)
+                if len(known) < 65_536:
+                    known[value] = ok
+            if not ok and (row, name) not in raw.bad_cells and (row, name) not in skip:
+                yield _pattern_mismatch(relpath, row, name, value, spec)
+
+
+def _pattern_mismatch(relpath: str, row: int | None, name: str, cell: Any, spec: dict[str, Any]) -> Issue:
+    pattern = spec["constraints"]["pattern"]
+    return Issue(relpath, row, name, "pattern-mismatch", "error",
+                 f"“{excerpt(cell)}”格式不符（应匹配 {excerpt(pattern, 100)}）。{spec.get('description', '')}")
 
 
 _TYPE_HINTS = {
@@ -218,9 +343,9 @@ _TYPE_HINTS = {
 }
 
 
-def _translate(error, row, name, fields, relpath) -> Issue | None:
+def _translate(error, row, name, fields, relpath, value=None) -> Issue | None:
     """Turn one frictionless error into our Issue, with a Chinese message."""
-    cell = getattr(error, "cell", None)
+    cell = excerpt(getattr(error, "cell", None))
     kind = error.type
     if kind == "type-error":
         expected = _TYPE_HINTS.get(fields[name]["type"], fields[name]["type"])
@@ -236,9 +361,7 @@ def _translate(error, row, name, fields, relpath) -> Issue | None:
             allowed = "、".join(f"{v}（{labels[v]}）" if v in labels else str(v) for v in spec["enum"])
             return Issue(relpath, row, name, "not-in-enum", "error", f"“{cell}”不是允许的取值；应为以下之一：{allowed}。")
         if constraint == "pattern":
-            description = fields[name].get("description", "")
-            return Issue(relpath, row, name, "pattern-mismatch", "error",
-                         f"“{cell}”格式不符（应匹配 {spec['pattern']}）。{description}")
+            return _pattern_mismatch(relpath, row, name, cell, fields[name])
         if constraint in ("minimum", "exclusiveMinimum"):
             return Issue(relpath, row, name, "below-minimum", "error",
                          f"“{cell}”小于允许的最小值 {spec.get(constraint)}；人数不能为负数。" if fields[name]["type"] == "integer"
@@ -246,10 +369,11 @@ def _translate(error, row, name, fields, relpath) -> Issue | None:
         if constraint in ("maximum", "exclusiveMaximum"):
             return Issue(relpath, row, name, "above-maximum", "error", f"“{cell}”大于允许的最大值 {spec.get(constraint)}。")
         if constraint == "maxLength":
+            full = value if isinstance(value, str) else str(getattr(error, "cell", ""))
             return Issue(relpath, row, name, "too-long", "error",
-                         f"“{excerpt(cell)}”有 {len(str(cell)):,} 个字符，超过本列的上限 {spec['maxLength']} 个字符；"
+                         f"“{excerpt(full)}”有 {len(full):,} 个字符，超过本列的上限 {spec['maxLength']} 个字符；"
                          "请删减（网页上放不下，也常是把几格内容粘进了一格）。")
         return Issue(relpath, row, name, "type-error", "error", f"“{cell}”不符合约束 {constraint}。")
     if kind == "blank-row":
         return None  # read.py reports and drops blank rows
-    return Issue(relpath, row, name, "type-error", "error", f"数据校验未通过：{error.title}（{error.note}）。")
+    return Issue(relpath, row, name, "type-error", "error", f"数据校验未通过：{error.title}（{excerpt(error.note, 200)}）。")

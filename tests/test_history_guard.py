@@ -465,3 +465,23 @@ def test_freeze_refuses_a_symlinked_year_folder(make_project, tmp_path: Path) ->
     folder = editions.freeze(project, edition)  # a real folder again: freezing works as before
     assert sorted(p.name for p in folder.iterdir()) == sorted([*EDITION_CSV, "SHA256SUMS"])
     assert found(project) == set()
+
+
+def test_an_oversized_frozen_file_is_refused_by_its_size_unread(make_project, monkeypatch) -> None:
+    from skillbrands import limits
+
+    project = make_project()
+    frozen = project / "datasets" / "editions"
+    year = sorted(p.name for p in frozen.iterdir())[0]
+    target = frozen / year / "brands.csv"
+    monkeypatch.setattr(limits, "FILE_BYTES", max(p.stat().st_size for p in (project / "datasets").glob("*.csv")))
+    target.write_bytes(target.read_bytes() + b"x" * (limits.FILE_BYTES + 1))
+    opened = Path.read_bytes
+
+    def guarded(self):
+        assert self != target, "the oversized frozen file was read"
+        return opened(self)
+
+    monkeypatch.setattr(Path, "read_bytes", guarded)
+    found = [i.as_tuple() for i in check_project(project)]
+    assert (f"datasets/editions/{year}/brands.csv", None, None, "file-too-large") in found

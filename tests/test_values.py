@@ -82,7 +82,7 @@ CASES: list[Case] = [
     case("value_ok_scripts"),
     # -- length --------------------------------------------------------------------------------
     case("value_long_text",
-         E("brands.csv", 2, "name", "too-long", "AAAAAAAAAA"),
+         E("brands.csv", 2, "name", "cell-too-long", "AAAAAAAAAA"),  # 10,000 characters: over the 2,000 of any cell
          E("institutions.csv", 3, "address", "too-long", "内内内内"),
          E("criteria.csv", 2, "key_support_categories", "too-long", "heritage;heritage")),
     # -- point 12: IDs that cannot be file or folder names -----------------------------------------
