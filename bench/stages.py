@@ -13,6 +13,7 @@ is recorded at the end of every stage, to show which stage makes the peak.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import resource
 import sys
@@ -35,11 +36,11 @@ PARTS = (
     (validate, ("scan_personal_data",), "privacy"),
     (validate, ("_type_check", "_frictionless"), "frictionless"),
     (validate, ("check_keys",), "keys"),
-    (validate, ("check_rules",), "rules"),
+    (validate, ("_rule_issues", "check_rules"), "rules"),
     (pipeline, ("load_content",), "content"),
     (pipeline, ("build_directory",), "model"),
     (pipeline, ("compute_editions",), "editions"),
-    (pipeline, ("check_frozen",), "frozen"),
+    (pipeline, ("check_history", "check_frozen"), "frozen"),
     (publish, ("_exchange",), "swap"),
 )
 
@@ -49,6 +50,19 @@ def high_water_mib() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return own / 1024, children / 1024
+
+
+def _timed_iteration(items, parts: dict[str, float], label: str):
+    """Yield from a generator, adding the time spent inside it to parts[label]."""
+    while True:
+        began = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            parts[label] += time.perf_counter() - began
+            return
+        parts[label] += time.perf_counter() - began
+        yield item
 
 
 def instrument() -> tuple[dict[str, float], dict[str, int], dict[str, tuple[float, float]], list[str]]:
@@ -70,6 +84,8 @@ def instrument() -> tuple[dict[str, float], dict[str, int], dict[str, tuple[floa
                 result = __original(*args, **kwargs)
             finally:
                 parts[__label] += time.perf_counter() - began
+            if inspect.isgenerator(result):  # stages that yield their results: time the iteration
+                return _timed_iteration(result, parts, __label)
             if __label == "frictionless":
                 if isinstance(result, dict):  # _type_check: name -> (typed rows, issues)
                     rows.update({name: len(typed) for name, (typed, _) in result.items()})
