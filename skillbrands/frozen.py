@@ -160,13 +160,13 @@ def read_frozen(project: Path, year: int) -> tuple[dict[str, bytes] | None, list
             continue
         seen.add(name)
         try:
-            size = entry.stat(follow_symlinks=False).st_size
-            if size > limits.FILE_BYTES:  # refused by its size, never read (as data files are)
+            data, size = limits.read_limited(Path(entry.path), limits.FILE_BYTES)
+            if data is None:  # refused by its size, never read whole (as data files are)
                 issues.append(Issue(relpath, None, None, "file-too-large", "error",
                                     f"{relpath} 有 {limits.size(size)}，超过每个文件 {limits.size(limits.FILE_BYTES)} 的上限；"
                                     f"冻结文件不会这么大，它已被改动。{_ASK}"))
                 continue
-            files[name] = Path(entry.path).read_bytes()
+            files[name] = data
         except OSError as error:
             issues.append(Issue(relpath, None, None, "edition-file-invalid", "error",
                                 f"无法读取 {relpath}：{error.strerror or error}。"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from .issues import Issue, excerpt
@@ -128,6 +129,17 @@ class FileIssues:
                              f"另有 {number(errors + warnings)} 处问题未列出（{parts}）；每个文件按行号最多列出 "
                              f"{number(LISTED)} 个错误和 {number(LISTED)} 个警告。请先改正上面列出的问题，再重新校验。"))
         return out
+
+
+def read_limited(path: Path, limit: int) -> tuple[bytes | None, int]:
+    """(bytes, size) of a file of at most `limit` bytes; (None, size) for a bigger one, which is
+    refused by its size and never read whole. Raises OSError as `open` does."""
+    size = path.stat().st_size
+    if size > limit:
+        return None, size
+    with path.open("rb") as file:
+        data = read_at_most(file, limit, size)
+    return (None, len(data)) if len(data) > limit else (data, len(data))
 
 
 def read_at_most(file: BinaryIO, limit: int, expected: int) -> bytes:

@@ -100,15 +100,11 @@ def read_table(
         file_issue("file-missing", f"找不到文件 {relpath}；数据包 datapackage.json 列出了它。")
         return None, issues
     try:
-        size = path.stat().st_size
-        if size <= limits.FILE_BYTES:
-            with path.open("rb") as file:
-                data = limits.read_at_most(file, limits.FILE_BYTES, size)  # never more than the limit, whatever stat said
-            size = max(size, len(data))
+        data, size = limits.read_limited(path, limits.FILE_BYTES)
     except OSError as error:
         file_issue("file-missing", f"无法读取 {relpath}：{error.strerror or error}。")
         return None, issues
-    if size > limits.FILE_BYTES:
+    if data is None:
         file_issue("file-too-large",
                    f"{relpath} 有 {limits.size(size)}，超过每个文件 {limits.size(limits.FILE_BYTES)} 的上限，未读取；"
                    "请检查是否存错了文件，或把数据拆分到多个年度的文件后联系技术人员。")

@@ -129,14 +129,10 @@ def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     if not path.is_file():
         return problem(f"找不到数据包描述文件 {PACKAGE_FILE}。")
     try:
-        size = path.stat().st_size
-        if size <= limits.DESCRIPTOR_BYTES:
-            with path.open("rb") as file:
-                data = limits.read_at_most(file, limits.DESCRIPTOR_BYTES, size)  # never more than the limit, whatever stat said
-            size = max(size, len(data))
+        data, size = limits.read_limited(path, limits.DESCRIPTOR_BYTES)
     except OSError as error:
         return problem(f"无法读取 {PACKAGE_FILE}：{error.strerror or error}。")
-    if size > limits.DESCRIPTOR_BYTES:
+    if data is None:
         return None, [descriptors.too_large(size)]
     descriptor, issues = descriptors.parse(data)
     if descriptor is None:

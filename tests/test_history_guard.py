@@ -476,12 +476,12 @@ def test_an_oversized_frozen_file_is_refused_by_its_size_unread(make_project, mo
     target = frozen / year / "brands.csv"
     monkeypatch.setattr(limits, "FILE_BYTES", max(p.stat().st_size for p in (project / "datasets").glob("*.csv")))
     target.write_bytes(target.read_bytes() + b"x" * (limits.FILE_BYTES + 1))
-    opened = Path.read_bytes
+    opened = Path.open
 
-    def guarded(self):
-        assert self != target, "the oversized frozen file was read"
-        return opened(self)
+    def guarded(self, *args, **kwargs):
+        assert self != target, "the oversized frozen file was opened"
+        return opened(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", guarded)
+    monkeypatch.setattr(Path, "open", guarded)
     found = [i.as_tuple() for i in check_project(project)]
     assert (f"datasets/editions/{year}/brands.csv", None, None, "file-too-large") in found
