@@ -342,7 +342,16 @@ _EXPECTED = {
 _NAMED = {"_": "下划线（_）", "+": "加号（+）", ".": "小数点（.）", " ": "空格", ",": "逗号（,）", "，": "中文逗号（，）"}
 
 
+#: what frictionless's Decimal/int would also read as a number, and what it means
+_NOT_FINITE = {"nan": "NaN 的意思是“不是数字”", "snan": "sNaN 的意思是“不是数字”",
+               "inf": "表示无穷大", "infinity": "表示无穷大"}
+
+
 def _refuse_form(value: str, spec: FieldSpec, report: Report) -> None:
+    meaning = _NOT_FINITE.get(value.strip("+-").lower())
+    if meaning:
+        report("type-error", f"“{excerpt(value)}”不是有效的{_EXPECTED[spec.type]}（{meaning}）。")
+        return
     allowed = set("0123456789-" + ("." if spec.type == "number" else ""))
     odd = []
     for ch in value:
@@ -404,6 +413,9 @@ def _fix_integer(value: str, spec: FieldSpec, report: Report) -> str | None:
         return None
     if not _FORMS[spec.type].fullmatch(value):
         _refuse_form(value, spec, report)
+        return None
+    if value.startswith("-") and not value.strip("-0."):  # Decimal keeps the sign of -0: shown as "-0"
+        report("type-error", f"“{excerpt(value)}”是负零，请填 0。")
         return None
     return value
 

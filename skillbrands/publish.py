@@ -44,7 +44,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 #: every published site carries it (a manifest of its files), so we never swap away a
 #: folder we did not make, and know which files a rebuild may link instead of write
@@ -383,40 +383,32 @@ def _delete_old_site(old: Path, files: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def read_manifest(target: Path) -> dict[str, str]:
-    """The published site's files and digests (empty for a foreign folder)."""
-    path = target / MARKER
+def _listing(path: Path, header: str) -> Iterator[tuple[str, str]]:
+    """(fields, path) per line of a manifest or ledger; nothing if the file is unusable."""
     try:
         if path.is_symlink() or not path.is_file():
-            return {}
+            return
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return {}
-    if not text.startswith(_MANIFEST_HEADER):
-        return {}
-    out = {}
-    for line in text[len(_MANIFEST_HEADER):].splitlines():
-        key, _, relpath = line.partition("  ")
-        if key and relpath:
-            out[relpath] = key
-    return out
+        return
+    if text.startswith(header):
+        for line in text[len(header):].splitlines():
+            fields, _, relpath = line.partition("  ")
+            if fields and relpath:
+                yield fields, relpath
+
+
+def read_manifest(target: Path) -> dict[str, str]:
+    """The published site's files and digests (empty for a foreign folder)."""
+    return {relpath: key for key, relpath in _listing(target / MARKER, _MANIFEST_HEADER)}
 
 
 def read_ledger(path: Path) -> dict[str, Record]:
     """Published files as written: path -> (digest, size, mtime_ns, inode); {} if unusable."""
-    try:
-        if path.is_symlink():
-            return {}
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if not text.startswith(_LEDGER_HEADER):
-        return {}
     out = {}
-    for line in text[len(_LEDGER_HEADER):].splitlines():
-        fields, _, relpath = line.partition("  ")
+    for fields, relpath in _listing(path, _LEDGER_HEADER):
         parts = fields.split(" ")
-        if len(parts) == 4 and relpath and all(p.isdigit() for p in parts[1:]):
+        if len(parts) == 4 and all(p.isdigit() for p in parts[1:]):
             out[relpath] = Record(parts[0], int(parts[1]), int(parts[2]), int(parts[3]))
     return out
 

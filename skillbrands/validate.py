@@ -18,7 +18,6 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -160,13 +159,10 @@ def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded,
     key_fields = {name for fk in schema.get("foreignKeys", []) for name in fk["fields"]}
     key_fields |= set(schema.get("primaryKey", []))
     specs = [FieldSpec.from_descriptor(f, key_fields) for f in schema["fields"]]
-    numbers = [(index, spec["name"]) for index, spec in enumerate(schema["fields"])
-               if spec.get("type") == "number" and not {"decimalChar", "groupChar", "bareNumber"} & spec.keys()]
     # In ranges of rows, so that the issues of a range are counted before the next is made.
     for start in range(0, len(raw.rows), TIDY_ROWS):
         view = raw.view(start, start + TIDY_ROWS)
         log.extend(normalise_table(view, specs, relpath))
-        log.extend(_finite_numbers(view, numbers, relpath))
         log.extend(scan_personal_data(view, schema["fields"], relpath))
         if log.errors > limits.STOP_ERRORS and start + TIDY_ROWS < len(raw.rows):
             stop = start + TIDY_ROWS
@@ -180,33 +176,6 @@ def _read_resource(project: Path, resource: dict[str, Any], loaded: Loaded,
 
 #: rows tidied at a time (the issues of a range are counted before the next range is tidied)
 TIDY_ROWS = 10_000
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_NOT_FINITE = {"nan": "NaN 的意思是“不是数字”", "snan": "sNaN 的意思是“不是数字”",
-               "inf": "表示无穷大", "infinity": "表示无穷大"}
-
-
-def _finite_numbers(table: RawTable, columns: list[tuple[int, str]], relpath: str) -> Iterable[Issue]:
-    """`number` cells are plain decimals: frictionless reads them with Decimal, which takes NaN,
-    sNaN (whose comparison raises), Infinity, 1_000 and -0 as numbers."""
-    for column, name in columns:
-        for values, row in zip(table.rows, table.row_numbers):
-            value = values[column]
-            if value is None or (value.isascii() and value.replace(".", "", 1).isdigit()):
-                continue  # the common case: digits and at most one point
-            if (row, name) in table.bad_cells:
-                continue
-            if not _PLAIN_NUMBER.fullmatch(value):
-                reason = _NOT_FINITE.get(value.strip("+-").lower(), "只能由数字、小数点和正负号组成")
-            elif value.startswith("-") and Decimal(value) == 0:
-                reason = "是负零，请填 0"
-            else:
-                continue
-            yield Issue(relpath, row, name, "type-error", "error",
-                        f"“{excerpt(value)}”不是有效的数字（{reason}），本列应为数字（如 85 或 92.5）。")
-            table.bad_cells.add((row, name))
-            values[column] = None
-
-
 #: rows per frictionless task: large enough to amortise a task's start, small enough to share out
 CHUNK_ROWS = 50_000
 #: below this many rows in all, worker processes cost more than they save

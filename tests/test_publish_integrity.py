@@ -246,6 +246,7 @@ def test_workers_die_with_a_killed_build(make_project) -> None:
         time.sleep(0.05)
     assert len(workers) >= 2, "the build never started its workers"
     staging = [p for p in project.iterdir() if ".staging-" in p.name]
+    assert len(staging) == 1  # the workers write into it (the pages are claimed before they start)
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -253,10 +254,9 @@ def test_workers_die_with_a_killed_build(make_project) -> None:
     while time.monotonic() < deadline and any(_running(w) for w in workers):
         time.sleep(0.05)
     assert not any(_running(w) for w in workers)
-    if staging:  # nothing goes on writing into the dead build's staging folder
-        before = tree(staging[0])
-        time.sleep(1.2)
-        assert tree(staging[0]) == before
+    before = tree(staging[0])  # nothing goes on writing into the dead build's staging folder
+    time.sleep(1.2)
+    assert tree(staging[0]) == before
     finished = subprocess.run(_command(project, project / "output"), env=_env(), capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
     assert [p.name for p in project.iterdir() if ".staging-" in p.name] == []
