@@ -98,7 +98,7 @@ def build(project: Path, out: Path | None, fmt: str, today) -> None:
         print_issues(result.issues, fmt)
     click.echo(
         f"已生成 {result.pages} 个页面、{result.downloads} 个下载文件，发布到 {out}"
-        f"（用时 {result.seconds:.2f} 秒）。",
+        f"（用时 {result.seconds:.2f} 秒{'；数据未变，搜索索引沿用上次的' if result.search_reused else ''}）。",
         err=True,
     )
 

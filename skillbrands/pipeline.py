@@ -21,7 +21,7 @@ from .frozen import check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
-from .search import search_files
+from .search import STAMP, collect_records, search_files, stamp
 from .render import make_environment, plan_pages, write_pages
 from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
@@ -42,6 +42,7 @@ class BuildResult:
     downloads: int = 0
     assets: int = 0
     search: int = 0  # files of the search index
+    search_reused: bool = False  # the index's input had not changed: its files were carried over
     bytes: int = 0
     linked: int = 0  # files unchanged since the published site, hard-linked instead of written
     issues: list[Issue] = field(default_factory=list)
@@ -194,7 +195,12 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
                 for edition in prepared.editions:
                     result.downloads += site.write_all(edition_files(directory, edition))
             with clock("search"):
-                result.search = site.write_all(search_files(directory))
+                records = collect_records(directory)
+                signed = stamp(records)
+                reused = site.reuse("search", STAMP, signed)
+                result.search_reused = reused is not None
+                result.search = reused if reused is not None else site.write_all(
+                    search_files(directory, records, signed))
             with clock("assets"):
                 assets = templates / "assets"
                 result.assets = site.copy_tree(assets, "assets") if assets.is_dir() else 0

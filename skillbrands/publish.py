@@ -236,6 +236,28 @@ class StagedSite:
             count += 1
         return count
 
+    def reuse(self, folder: str, stamp: str, data: bytes) -> int | None:
+        """Carry the published `folder`/ over whole, as hard links, when its `stamp` file
+        holds `data` and every file in it is provably the one this tool wrote (manifest
+        and ledger); the number of files, or None (nothing carried) otherwise. Files this
+        build has already written there (a page) stay its own."""
+        old = self.previous.get(stamp)
+        if old is None or old.digest != digest(data) or old.size != len(data):
+            return None
+        inside = sorted(path for path in self.previous if path.startswith(folder + "/") and path not in self.written)
+        if not all(_unchanged(safe_join(self.target, path), self.previous[path]) for path in inside):
+            return None
+        for relpath in inside:
+            path = self.claim(relpath)
+            source = safe_join(self.target, relpath)
+            self.store.make_parent(path)
+            try:
+                os.link(source, path, follow_symlinks=False)
+                self.record([(relpath, self.previous[relpath], True)])
+            except OSError:  # another filesystem, no links here: copy the proven bytes
+                self.record([self.store.put(path, relpath, source.read_bytes())])
+        return len(inside)
+
     def copy_tree(self, source: Path, relpath: str) -> int:
         """Copy static assets (regular files only; symlinks are refused)."""
         count = 0

@@ -1,31 +1,35 @@
-"""The search index: records from the model -> sharded, deterministic JSON files under search/.
+"""The search index: records from the model -> deterministic files under search/.
 
 Exact by construction, with no word segmentation:
 
-- Every record has a *normalised text*: its fields, each normalised character by
-  character (`fold`: NFKC, case folding, traditional -> simplified with OpenCC's
-  character table, punctuation dropped), joined by a line break so no match crosses a
-  field.
-- A query term that holds any non-ASCII character matches a record iff the term is a
-  substring of that text. Every adjacent pair of characters (a bigram) is indexed with
-  its positions, so a term of n >= 2 characters is answered by its n-1 bigrams found
-  at consecutive positions: no false hit, no miss, at any length.
-- A term of ASCII letters and digits matches iff it is the prefix of a *word*: an ASCII
-  run of the text (`6-18-02-04` -> `6180204`, `〔2023〕22号` -> `202322`), or the full
-  pinyin or the initials of up to `PINYIN_CHARS` consecutive Chinese characters, from
-  any character on, of a name, an institution, a trade or a place (`baotou`, `baot`,
-  `bt` for 包头). Each prefix of >= 2 characters of a word is a key.
-- Keys are sharded by FNV-1a hash, so a query fetches one small file per key; the
-  display records and the filter attributes are blocks by record number, fetched
-  only for the matches. Record numbers follow the tie order (listed before exited,
-  province tier first, higher employment rate first), so ranking needs no extra data.
+- Every record has *fields* (its name first), each normalised character by character
+  (`fold`: NFKC, case folding, traditional -> simplified with OpenCC's character table,
+  punctuation dropped). A match never crosses from one field to the next.
+- A Chinese (non-ASCII) term matches a record iff it is a substring of one of its fields.
+  Every bigram of every field is indexed with its field and offset (`postings.py`), so a
+  term of n >= 2 characters is answered by its n-1 bigrams found at consecutive offsets:
+  no false hit, no miss, at any length.
+- An ASCII term (letters and digits) matches iff it begins an ASCII run of a field
+  (`6-18-02-04` -> `6180204`, `〔2023〕22号` -> `202322`), or it *spells* a Chinese string
+  that the record contains: a string of 2-4 characters from a place or trade name whose
+  full pinyin the term begins, reaching into its last character (`baotou`, `baot` ->
+  包头), or whose initials the term is (`bt` -> 包头). The spellings come from a
+  vocabulary of place and trade names (`y/<letter>.json`), so `baotou` finds every record
+  with 包头 in any field, as 包头 does.
+- Record numbers follow the order listed before exited, kind (brands, institutions,
+  regions), higher employment rate first; each posting carries the record's tier.
+  Ranking (class, then tier, then record number) and sorting by employment rate need no
+  other data; kind and status counts come from number ranges. The other filters and
+  facets (prefecture, occupation, focus area, year) and the trainee counts are read from
+  attribute blocks, only when a query asks for them.
 
-`search.js` (site_templates/assets/) implements the same query; `query_index` below
-is its Python mirror, for tests.
+`search/search.js` (from skillbrands/client/) runs the query; `query_index` below is
+its Python mirror, for tests.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -35,20 +39,28 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
+from . import postings
 from .model import TIERS, Directory, Region
+from .postings import EXACT, IN_NAME, OTHER, PREFIX, FIELD_CHARS  # noqa: F401  (re-exported)
 
-#: pinyin words: the full pinyin and the initials of up to this many consecutive characters
+#: the index's format; part of the stamp, so a new format is always rebuilt
+FORMAT = 2
+#: a pinyin spelling covers 2 up to this many characters
 PINYIN_CHARS = 4
-#: display records per block file, filter attributes per block file (chosen from measurements, see README)
-DISPLAY_BLOCK = 16
-ATTR_BLOCK = 512
-#: target raw bytes of one postings shard; the shard count is the next power of two
-SHARD_BYTES = 24_000
-#: classes of a match, best first (see `rank`): whole name, name prefix, inside the name, other fields
-EXACT, PREFIX, IN_NAME, OTHER = range(4)
+#: display records per block file, attribute rows per block file (chosen from measurements, see README)
+DISPLAY_BLOCK = 8
+ATTR_BLOCK = 1024
+#: target bytes of one postings shard; the shard count is the next power of two
+SHARD_BYTES = 16_000
+#: the kinds of record, in number order
+KINDS = ("brand", "institution", "region")
+#: filters answered from attribute blocks (the others come with the postings)
+ATTRS = ("prefecture", "occupation", "focus_area", "year")
+NO_TIER = len(TIERS)
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+")
 _WORD = re.compile(r"[a-z0-9]+")
+_LETTERS = re.compile(r"[a-z]+")
 
 
 # ---------------------------------------------------------------- normalisation
@@ -79,8 +91,23 @@ def fold(char: str) -> str:
     return "".join(out)
 
 
+_FOLDED: dict[int, str] = {}
+_SEEN: set[str] = set()
+
+
 def normalise(text: str) -> str:
-    return "".join(fold(c) for c in text)
+    """`fold` of every character (a translate table filled as characters are met)."""
+    missing = set(text) - _SEEN
+    if missing:
+        for c in missing:
+            _FOLDED[ord(c)] = fold(c)
+        _SEEN.update(missing)
+    return text.translate(_FOLDED)
+
+
+@lru_cache(maxsize=1 << 20)
+def _field(text: str) -> str:
+    return normalise(text)[:FIELD_CHARS]
 
 
 def terms(query: str) -> list[str]:
@@ -96,37 +123,26 @@ def is_word_term(term: str) -> bool:
 
 @dataclass(frozen=True)
 class Record:
-    """One search hit: the page it opens, the text it is found by, what a result shows."""
+    """One search hit: the page it opens, the fields it is found by, what a result shows."""
 
     url: str  # relative to the site root: "brands/<id>/"
-    kind: str  # brand / institution / region
+    kind: str  # one of KINDS
     name: str  # the first field: ranking compares the query with it
-    fields: tuple[str, ...]  # other fields, also found by pinyin (institution, trade, places)
-    codes: tuple[str, ...]  # fields found by their text only (codes, labels, document numbers)
-    order: tuple  # tie order (smaller first)
+    fields: tuple[str, ...]  # the other fields (institution, trade, places, codes, labels …)
+    spoken: tuple[str, ...]  # place and trade names: their pinyin spells what ASCII terms find
+    tier: int  # 0-3, ties are ranked by it (province first)
+    rate: float | None  # latest employment rate: ties after tier, and "sort by employment rate"
     exited: bool
     display: Mapping[str, object]
-    attrs: Mapping[str, object]  # filterable values
+    attrs: Mapping[str, object]  # ATTRS, and "trainees" for sorting
 
-    def all_fields(self) -> Iterator[tuple[str, bool]]:
-        """(normalised field, whether pinyin finds it), name first; empty fields left out."""
-        for number, field in enumerate((self.name, *self.fields, *self.codes)):
-            if field:
-                yield normalise(field), number <= len(self.fields)
+    def slots(self) -> tuple[str, ...]:
+        """The normalised fields, name first, each cut at FIELD_CHARS ('' where empty)."""
+        return tuple(_field(f) for f in (self.name, *self.fields))
 
     def text(self) -> str:
-        """The normalised text that is searched: name first, then each field on its own line."""
-        return "\n".join(field for field, _ in self.all_fields())
-
-    def words(self) -> tuple[set[str], set[str]]:
-        """(ASCII runs, pinyin words): a term matches a prefix of either."""
-        runs: set[str] = set()
-        spoken: set[str] = set()
-        for field, pinyin in self.all_fields():
-            found = _field_words(field, pinyin)
-            runs.update(word for word, _ in found[0])
-            spoken.update(word for word, _ in found[1])
-        return runs, spoken
+        """Every field on its own line (what a plain scan searches)."""
+        return "\n".join(field for field in self.slots() if field)
 
 
 def _prefecture(directory: Directory, region: Region) -> str | None:
@@ -145,37 +161,36 @@ def brand_records(directory: Directory) -> Iterator[Record]:
         rate = latest.employment_rate if latest else None
         location = brand.institution.region
         status = "exited" if brand.exited else "listed"
+        places = _places(directory, brand.region, location)
         yield Record(
             url=f"brands/{brand.brand_id}/", kind="brand", name=brand.name,
-            fields=(brand.institution.name, brand.occupation_name, *_places(directory, brand.region, location)),
-            codes=(brand.occupation_code or "", directory.label("brands", "tier", brand.tier),
-                   directory.label("brands", "focus_area", brand.focus_area) if brand.focus_area else "",
-                   brand.document_no, "已退出" if brand.exited else ""),
-            order=(TIERS.index(brand.tier), -(rate if rate is not None else -1.0), 0),
+            fields=(brand.institution.name, brand.occupation_name, *places, brand.occupation_code or "",
+                    directory.label("brands", "tier", brand.tier),
+                    directory.label("brands", "focus_area", brand.focus_area) if brand.focus_area else "",
+                    brand.document_no, "已退出" if brand.exited else ""),
+            spoken=(brand.occupation_name, *places), tier=TIERS.index(brand.tier), rate=rate,
             exited=brand.exited,
             display={"institution": brand.institution.name, "occupation": brand.occupation_name,
                      "region": brand.region.name, "tier": brand.tier, "status": status,
                      "employment_rate": None if rate is None else round(rate, 4),
+                     "trainees": latest.trainees if latest else None,
                      "year": latest.year if latest else None},
-            attrs={"tier": brand.tier, "prefecture": _prefecture(directory, location)
-                   or _prefecture(directory, brand.region), "status": status,
+            attrs={"prefecture": _prefecture(directory, location) or _prefecture(directory, brand.region),
                    "occupation": brand.occupation_code, "focus_area": brand.focus_area,
-                   "year": brand.published_year},
+                   "year": brand.published_year, "trainees": latest.trainees if latest else None},
         )
 
 
 def institution_records(directory: Directory) -> Iterator[Record]:
     for institution in directory.institutions.values():
         removed = institution.status == "removed"
+        places = _places(directory, institution.region)
         yield Record(
             url=f"institutions/{institution.institution_id}/", kind="institution", name=institution.name,
-            fields=_places(directory, institution.region),
-            codes=(directory.label("institutions", "kind", institution.kind),),
-            order=(len(TIERS), 0.0, 1), exited=removed,
+            fields=(*places, directory.label("institutions", "kind", institution.kind)),
+            spoken=places, tier=NO_TIER, rate=None, exited=removed,
             display={"region": institution.region.name, "status": "exited" if removed else "listed"},
-            attrs={"tier": None, "prefecture": _prefecture(directory, institution.region),
-                   "status": "exited" if removed else "listed", "occupation": None, "focus_area": None,
-                   "year": None},
+            attrs={"prefecture": _prefecture(directory, institution.region)},
         )
 
 
@@ -187,30 +202,32 @@ def region_records(directory: Directory) -> Iterator[Record]:
     for region in directory.regions.values():
         if region.code not in with_brands:
             continue
-        path = " ".join(r.name for r in directory.ancestors(region.code))
+        chain = directory.ancestors(region.code)
+        places = _places(directory, region)
         yield Record(
             url=f"regions/{region.code}/", kind="region", name=region.name,
-            fields=_places(directory, region), codes=(region.code,),
-            order=(TIERS.index(region.level) if region.level in TIERS else len(TIERS), 0.0, 2), exited=False,
-            display={"region": path, "level": region.level, "status": "listed"},
-            attrs={"tier": None, "prefecture": _prefecture(directory, region), "status": "listed",
-                   "occupation": None, "focus_area": None, "year": None},
+            fields=(*places, region.code), spoken=places,
+            tier=TIERS.index(region.level) if region.level in TIERS else NO_TIER, rate=None, exited=False,
+            display={"region": " ".join(r.name for r in chain), "level": region.level, "status": "listed"},
+            attrs={"prefecture": _prefecture(directory, region)},
         )
 
 
 #: every kind of record, in one place: a later directory (labour brands …) adds its function here
+#: (and its kind to KINDS)
 RECORD_KINDS: tuple[Callable[[Directory], Iterable[Record]], ...] = (
     brand_records, institution_records, region_records)
 
 
 def collect_records(directory: Directory,
                     kinds: Sequence[Callable[[Directory], Iterable[Record]]] = RECORD_KINDS) -> list[Record]:
-    """Every record, numbered in tie order: listed before exited, then `order`, then URL."""
+    """Every record, in number order: listed before exited, kind, higher rate first, URL."""
     records = [record for kind in kinds for record in kind(directory)]
-    return sorted(records, key=lambda r: (r.exited, r.order, r.url))
+    return sorted(records, key=lambda r: (r.exited, KINDS.index(r.kind),
+                                          -(r.rate if r.rate is not None else -1.0), r.url))
 
 
-# ---------------------------------------------------------------- words (pinyin)
+# ---------------------------------------------------------------- pinyin spellings
 
 @lru_cache(maxsize=262144)
 def _pinyin(run: str) -> tuple[str, ...]:
@@ -220,149 +237,137 @@ def _pinyin(run: str) -> tuple[str, ...]:
     full = lazy_pinyin(run, style=Style.NORMAL, errors=lambda chars: [""] * len(chars))
     if len(full) != len(run):  # a character pypinyin groups or drops: read one by one
         full = [(lazy_pinyin(c, errors=lambda x: [""]) or [""])[0] for c in run]
-    return tuple(normalise(s) if _WORD.fullmatch(normalise(s) or "-") else "" for s in full)
+    return tuple(normalise(s) if _LETTERS.fullmatch(normalise(s) or "-") else "" for s in full)
 
 
-Words = tuple[tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]
+Spelling = tuple[str, tuple[str, ...]]  # (2-4 Chinese characters, their syllables)
 
 
-@lru_cache(maxsize=262144)
-def _field_words(text: str, pinyin: bool) -> Words:
-    """((ASCII run, starts the field), …), ((pinyin word, starts the field), …) of a normalised field.
-
-    Pinyin words are the full pinyin and the initials of up to PINYIN_CHARS consecutive
-    Chinese characters from each one on (包头市: baotoushi, toushi, shi, bts, ts); their
-    prefixes are what a term matches."""
-    runs = tuple((m.group(), m.start() == 0) for m in _WORD.finditer(text))
-    words: dict[tuple[str, bool], None] = {}
-    if pinyin:
-        for match in _HAN.finditer(text):
-            full = _pinyin(match.group())
-            for i in range(len(full)):
-                window = full[i:i + PINYIN_CHARS]
-                window = window[:window.index("")] if "" in window else window
-                if window:
-                    begins = match.start() + i == 0
-                    words[("".join(window), begins)] = None
-                    words[("".join(s[0] for s in window), begins)] = None
-    return runs, tuple(words)
+def spellings(names: Iterable[str]) -> list[Spelling]:
+    """Every window of 2-PINYIN_CHARS characters (from each character on) of the Chinese
+    runs of the names, with its pinyin, each once, sorted."""
+    found: set[Spelling] = set()
+    for name in set(names):
+        for match in _HAN.finditer(normalise(name)):
+            run = match.group()
+            syllables = _pinyin(run)
+            for i in range(len(run)):
+                window = syllables[i:i + PINYIN_CHARS]
+                if "" in window:
+                    window = window[:window.index("")]
+                if len(window) >= 2:
+                    found.add((run[i:i + len(window)], window))
+    return sorted(found)
 
 
-# ---------------------------------------------------------------- the index
-
-def fnv1a(key: str) -> int:
-    """32-bit FNV-1a of the key's UTF-8 bytes (search.js computes the same)."""
-    h = 0x811C9DC5
-    for byte in key.encode("utf-8"):
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-@dataclass(frozen=True)
-class Index:
-    records: list[Record]
-    bigrams: dict[str, dict[int, list[int]]]  # "ab" -> record -> [position*3 + flag]
-    prefixes: dict[str, dict[int, int]]  # "bt" -> record -> best class
+def spelled(entries: Iterable[Spelling], term: str) -> set[str]:
+    """The Chinese strings an ASCII term spells: it is their initials, or it begins their
+    full pinyin and reaches into the last character. If it spells none, front and back
+    nasals count as one (an/ang, en/eng, in/ing, on/ong: `hanggong` -> 焊工)."""
+    entries = list(entries)
+    return (_spelled(entries, term, lambda s: s)
+            or _spelled(entries, term.replace("ng", "n"), lambda s: s[:-1] if s.endswith("ng") else s))
 
 
-def _flag(start: int, name_len: int) -> int:
-    """0: the bigram is the last of the name; 1: inside the name; 2: another field."""
-    if start + 2 == name_len:
-        return 0
-    return 1 if start + 2 < name_len else 2
-
-
-def build_index(records: list[Record]) -> Index:
-    bigrams: dict[str, dict[int, list[int]]] = {}
-    prefixes: dict[str, dict[int, int]] = {}
-
-    def add(key: str, rid: int, cls: int) -> None:
-        known = prefixes.setdefault(key, {})
-        if known.get(rid, 9) > cls:
-            known[rid] = cls
-
-    for rid, record in enumerate(records):
-        name = normalise(record.name)
-        text = record.text()
-        for start in range(len(text) - 1):
-            pair = text[start:start + 2]
-            if pair[0].isspace() or pair[1].isspace():
-                continue
-            bigrams.setdefault(pair, {}).setdefault(rid, []).append(start * 3 + _flag(start, len(name)))
-        for number, (field, pinyin) in enumerate(record.all_fields()):
-            in_name = number == 0 and field == name
-            runs, spoken = _field_words(field, pinyin)
-            for word, begins in (*runs, *spoken):
-                cls = (PREFIX if begins else IN_NAME) if in_name else OTHER
-                for end in range(2, len(word) + 1):
-                    add(word[:end], rid, cls)
-    return Index(records, bigrams, prefixes)
-
-
-def _encode_bigram(postings: dict[int, list[int]]) -> list[int]:
-    """[record delta, count, positions…, record delta, …]"""
-    out: list[int] = []
-    previous = 0
-    for rid in sorted(postings):
-        values = postings[rid]
-        out += [rid - previous, len(values), *values]
-        previous = rid
+def _spelled(entries: list[Spelling], term: str, sound: Callable[[str], str]) -> set[str]:
+    out = set()
+    for chars, syllables in entries:
+        if "".join(s[0] for s in syllables).startswith(term):
+            out.add(chars[:len(term)])
+        heard = [sound(s) for s in syllables]
+        if len(term) > len(heard[0]) and "".join(heard).startswith(term):
+            reached, k = 0, 0
+            while reached < len(term):
+                reached += len(heard[k])
+                k += 1
+            out.add(chars[:k])
     return out
 
 
-def _encode_prefix(postings: dict[int, int]) -> list[int]:
-    """[(record delta) * 4 + class, …]"""
-    out: list[int] = []
-    previous = 0
-    for rid in sorted(postings):
-        out.append((rid - previous) * 4 + postings[rid])
-        previous = rid
-    return out
-
+# ---------------------------------------------------------------- the files
 
 def _dumps(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def search_files(directory: Directory,
-                 kinds: Sequence[Callable[[Directory], Iterable[Record]]] = RECORD_KINDS
-                 ) -> Iterator[tuple[str, bytes]]:
-    """Every file of search/: meta.json, p/<shard>.json, r/<block>.json, f/<block>.json."""
-    records = collect_records(directory, kinds)
-    index = build_index(records)
-    keyed: list[tuple[str, list[int]]] = [("b" + k, _encode_bigram(v)) for k, v in index.bigrams.items()]
-    keyed += [("a" + k, _encode_prefix(v)) for k, v in index.prefixes.items()]
-    size = sum(len(k) + 4 * len(v) for k, v in keyed)
-    shards = 1 << max(0, math.ceil(math.log2(max(1, size / SHARD_BYTES))))
-    grouped: dict[int, dict[str, list[int]]] = {}
-    for key, value in keyed:
-        grouped.setdefault(fnv1a(key) % shards, {})[key] = value
-    for shard in range(shards):
-        yield f"search/p/{shard}.json", _dumps(grouped.get(shard, {}))
+def client() -> bytes:
+    return resources.files("skillbrands").joinpath("client/search.js").read_bytes()
+
+
+def stamp(records: list[Record]) -> bytes:
+    """What the index is built from: the records, the format and the client, as one digest."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{FORMAT}\n".encode())
+    h.update(resources.files("skillbrands").joinpath("search.py").read_bytes())
+    h.update(resources.files("skillbrands").joinpath("postings.py").read_bytes())
+    h.update(client())
+    h.update(_dumps([[r.url, r.kind, r.name, r.fields, r.spoken, r.tier, r.rate, r.exited, r.display, r.attrs]
+                     for r in records]))
+    return f"skillbrands search index {FORMAT} {h.hexdigest()}\n".encode()
+
+
+STAMP = "search/stamp.txt"
+
+
+def search_files(directory: Directory, records: list[Record] | None = None,
+                 signed: bytes | None = None) -> Iterator[tuple[str, bytes]]:
+    """Every file of search/: search.js, meta.json, p/<shard>.bin, r/<block>.json,
+    f/<block>.json, f/values.json, y/<letter>.json, t/<n>.json and the stamp."""
+    records = collect_records(directory) if records is None else records
+    fields = [r.slots() for r in records]
+    built = postings.build(fields, [r.tier for r in records])
+    shards, files = postings.shard_files(built, SHARD_BYTES)
+    for shard, data in files:
+        yield f"search/p/{shard}.bin", data
     for start in range(0, len(records), DISPLAY_BLOCK):
         block = [{"url": r.url, "kind": r.kind, "title": r.name, **r.display}
                  for r in records[start:start + DISPLAY_BLOCK]]
         yield f"search/r/{start // DISPLAY_BLOCK}.json", _dumps(block)
-    # filter values as numbers into per-attribute value lists (0 = none), so a block stays small
-    names = ("kind", "tier", "prefecture", "status", "occupation", "focus_area", "year")
-    rows = [(r.kind, *(r.attrs[n] for n in names[1:])) for r in records]
-    values = [[None, *sorted({row[i] for row in rows} - {None}, key=str)] for i in range(len(names))]
-    codes = [{value: code for code, value in enumerate(column)} for column in values]
-    for start in range(0, len(records), ATTR_BLOCK):
-        block = [[codes[i][value] for i, value in enumerate(row)] for row in rows[start:start + ATTR_BLOCK]]
-        yield f"search/f/{start // ATTR_BLOCK}.json", _dumps(block)
-    alphabet = {c for r in records for c in r.text()}
-    prefectures = {r.attrs["prefecture"] for r in records}
+    yield from _attribute_files(directory, records)
+    by_letter: dict[str, list[list[str]]] = {}
+    for chars, syllables in spellings(s for r in records for s in r.spoken):
+        by_letter.setdefault(syllables[0][0], []).append([chars, " ".join(syllables)])
+    for letter, entries in sorted(by_letter.items()):
+        yield f"search/y/{letter}.json", _dumps(entries)
+    alphabet = set("".join({field for slots in fields for field in slots}))
+    folds = browser_fold(alphabet)
+    parts = max(1, min(64, 1 << math.ceil(math.log2(max(1, len(folds) / 256)))))
+    for part in range(parts):
+        yield f"search/t/{part}.json", _dumps({k: v for k, v in folds.items() if ord(k) % parts == part})
+    ranges = []
+    for rid, r in enumerate(records):
+        if not ranges or ranges[-1][1:] != [r.kind, "exited" if r.exited else "listed"]:
+            ranges.append([rid, r.kind, "exited" if r.exited else "listed"])
     yield "search/meta.json", _dumps({
-        "version": 1, "records": len(records), "shards": shards, "display_block": DISPLAY_BLOCK,
-        "attr_block": ATTR_BLOCK, "attrs": list(names), "values": dict(zip(names, values)),
+        "format": FORMAT, "records": len(records), "shards": shards, "display_block": DISPLAY_BLOCK,
+        "attr_block": ATTR_BLOCK, "fold_parts": parts, "ranges": ranges,
         "first_exited": next((i for i, r in enumerate(records) if r.exited), len(records)),
-        "fold": browser_fold(alphabet),
+        "tiers": [*TIERS, None],
         "labels": {"tier": dict(directory.labels[("brands", "tier")]),
                    "status": {"listed": "在目录中", "exited": "已退出"},
-                   "kind": {"brand": "品牌", "institution": "培训机构", "region": "地区"},
-                   "prefecture": {code: directory.regions[code].name for code in sorted(prefectures - {None})}},
+                   "kind": {"brand": "品牌", "institution": "培训机构", "region": "地区"}},
     })
+    yield "search/search.js", client()
+    yield STAMP, stamp(records) if signed is None else signed
+
+
+def _attribute_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:
+    """f/<block>.json: per record [prefecture, occupation, focus area, year] as numbers into
+    f/values.json's lists (0 = none), then trainees (or null)."""
+    rows = [[r.attrs.get(name) for name in ATTRS] for r in records]
+    values = [[None, *sorted({row[i] for row in rows} - {None}, key=str)] for i in range(len(ATTRS))]
+    codes = [{value: code for code, value in enumerate(column)} for column in values]
+    for start in range(0, len(records), ATTR_BLOCK):
+        block = [[*(codes[i][value] for i, value in enumerate(row)), r.attrs.get("trainees")]
+                 for row, r in zip(rows[start:start + ATTR_BLOCK], records[start:start + ATTR_BLOCK])]
+        yield f"search/f/{start // ATTR_BLOCK}.json", _dumps(block)
+    prefectures, occupations = values[0][1:], values[1][1:]
+    yield "search/f/values.json", _dumps({
+        "attrs": list(ATTRS), "values": dict(zip(ATTRS, values)),
+        "labels": {"prefecture": {code: directory.regions[code].name for code in prefectures},
+                   "occupation": {code: directory.occupations[code].name if code in directory.occupations
+                                  else code for code in occupations},
+                   "focus_area": dict(directory.labels.get(("brands", "focus_area"), {}))}})
 
 
 def browser_fold(alphabet: set[str]) -> dict[str, str]:
@@ -400,79 +405,100 @@ class TooShort(ValueError):
     """A term of one character: 请至少输入两个字."""
 
 
-def query_index(load: Callable[[str], object], query: str) -> list[tuple[int, int]]:
+Match = dict[int, tuple[int, int]]  # record -> (class, tier)
+
+
+def query_index(load: Callable[[str], bytes], query: str) -> list[tuple[int, int]]:
     """(record, class) of every match, in rank order, reading the files through `load(relpath)`.
 
     Mirrors search.js: fold the query, split into terms, answer each from its keys, AND them.
     """
-    meta = load("search/meta.json")
+    meta = json.loads(load("search/meta.json"))
     wanted = terms(query)
     if not wanted:
         return []
     if any(len(t) < 2 for t in wanted):
         raise TooShort(query)
-    found: dict[int, int] | None = None
+    found: Match | None = None
     for term in wanted:
         matches = _match_term(load, meta, term)
-        if found is None:
-            found = matches
-        else:
-            found = {rid: max(cls, matches[rid]) for rid, cls in found.items() if rid in matches}
+        found = matches if found is None else {
+            rid: (max(cls, matches[rid][0]), tier) for rid, (cls, tier) in found.items() if rid in matches}
         if not found:
             return []
     assert found is not None
     if len(wanted) > 1:
-        found = {rid: max(cls, PREFIX) for rid, cls in found.items()}
-    first_exited = meta["first_exited"]  # type: ignore[index]
-    return sorted(found.items(), key=lambda item: (item[0] >= first_exited, item[1], item[0]))
+        found = {rid: (max(cls, PREFIX), tier) for rid, (cls, tier) in found.items()}
+    first_exited = meta["first_exited"]
+    ranked = sorted(found.items(), key=lambda item: (item[0] >= first_exited, item[1][0], item[1][1], item[0]))
+    return [(rid, cls) for rid, (cls, _) in ranked]
 
 
-def _shard(load: Callable[[str], object], meta, key: str) -> list[int]:
-    return load(f"search/p/{fnv1a(key) % meta['shards']}.json").get(key, [])  # type: ignore[union-attr]
+def _list(load, meta, key: str) -> list[int]:
+    return postings.read_shard(load(f"search/p/{postings.fnv1a(key) % meta['shards']}.bin"), key)
 
 
-def _match_term(load, meta, term: str) -> dict[int, int]:
-    if is_word_term(term):
-        out: dict[int, int] = {}
-        rid = 0
-        for value in _shard(load, meta, "a" + term):
-            rid += value >> 2
-            out[rid] = value & 3
-        return out
-    lists = [_decode_bigram(_shard(load, meta, "b" + term[i:i + 2])) for i in range(len(term) - 1)]
-    out = {}
-    for rid, positions in lists[0].items():
-        best = None
-        for value in positions.values():
-            start = value // 3
-            cls = OTHER
-            ok = True
-            last = value
-            for k in range(1, len(lists)):
-                nxt = lists[k].get(rid)
-                hit = None if nxt is None else nxt.get(start + k)
-                if hit is None:
-                    ok = False
-                    break
-                last = hit
-            if not ok:
-                continue
-            flag_first, flag_last = value % 3, last % 3
-            if flag_first < 2 and flag_last < 2:
-                cls = EXACT if start == 0 and flag_last == 0 else PREFIX if start == 0 else IN_NAME
-            best = cls if best is None else min(best, cls)
-        if best is not None:
-            out[rid] = best
+def _entries(values: list[int]) -> list[tuple[int, int, int]]:
+    """(record, tier, class) of a b or a list."""
+    out, rid = [], 0
+    for value in values:
+        rid += value >> 4
+        out.append((rid, (value >> 2) & 3, value & 3))
     return out
 
 
-def _decode_bigram(values: list[int]) -> dict[int, dict[int, int]]:
-    """record -> position -> encoded value."""
-    out: dict[int, dict[int, int]] = {}
-    i, rid = 0, 0
-    while i < len(values):
-        rid += values[i]
-        count = values[i + 1]
-        out[rid] = {v // 3: v for v in values[i + 2:i + 2 + count]}
-        i += 2 + count
+def _best(out: Match, rid: int, cls: int, tier: int) -> None:
+    if rid not in out or out[rid][0] > cls:
+        out[rid] = (cls, tier)
+
+
+def _match_term(load, meta, term: str) -> Match:
+    if not is_word_term(term):
+        return _match_chinese(load, meta, term)
+    out: Match = {}
+    for rid, tier, cls in _entries(_list(load, meta, "a" + term)):
+        _best(out, rid, cls, tier)
+    if _LETTERS.fullmatch(term):
+        try:
+            entries = [(c, tuple(s.split())) for c, s in json.loads(load(f"search/y/{term[0]}.json"))]
+        except FileNotFoundError:
+            entries = []
+        for chars in sorted(spelled(entries, term)):
+            for rid, (cls, tier) in _match_chinese(load, meta, chars).items():
+                _best(out, rid, cls, tier)
+    return out
+
+
+def _match_chinese(load, meta, term: str) -> Match:
+    pairs = [term[i:i + 2] for i in range(len(term) - 1)]
+    first = _entries(_list(load, meta, "b" + pairs[0]))
+    if len(pairs) == 1:
+        return {rid: (cls, tier) for rid, tier, cls in first}
+    lists = [_positions(first, _list(load, meta, "q" + pairs[0]))]
+    for pair in pairs[1:]:
+        lists.append(_positions(_entries(_list(load, meta, "b" + pair)), _list(load, meta, "q" + pair)))
+    out: Match = {}
+    for rid, (tier, places) in lists[0].items():
+        for place, _ in places.items():
+            offset, slot = divmod(place, postings.SLOTS)
+            ends = 0
+            for k in range(1, len(lists)):
+                nxt = lists[k].get(rid)
+                hit = None if nxt is None else nxt[1].get((offset + k) * postings.SLOTS + slot)
+                if hit is None:
+                    break
+                ends = hit
+            else:
+                cls = OTHER if slot else EXACT if offset == 0 and ends else PREFIX if offset == 0 else IN_NAME
+                _best(out, rid, cls, tier)
+    return out
+
+
+def _positions(entries: list[tuple[int, int, int]], q: list[int]) -> dict[int, tuple[int, dict[int, int]]]:
+    """record -> (tier, {offset * SLOTS + slot: ends})."""
+    out, at = {}, 0
+    for rid, tier, _ in entries:
+        count = q[at]
+        out[rid] = (tier, {p >> 1: p & 1 for p in q[at + 1:at + 1 + count]})
+        at += 1 + count
     return out

@@ -1,34 +1,78 @@
 """Search regression queries and their expected results, computed from the data by a plain scan.
 
-Shared by the index test (a Python reader of the written files) and the browser test
-(search.js in Chromium). The expected set of a query is every record whose normalised
-text contains each term (a term of ASCII letters and digits: begins one of its ASCII runs, or the full pinyin or
-the initials of up to 4 consecutive Chinese characters of its name, institution, trade or
-places).
+Shared by the index test (a Python reader of the written files) and the browser tests
+(search.js in Chromium). The expected set of a query is every record that has each term:
+
+- a Chinese term: a substring of one of its fields (normalised);
+- an ASCII term: the start of an ASCII run of letters and digits in one of its fields, or
+  (letters only) the spelling of a Chinese string of 2-4 characters, taken from a place or
+  trade name of any record, that the record contains: the term is that string's initials,
+  or begins its full pinyin and reaches into its last character; if the term spells no
+  string, with front and back nasals counted as one (an/ang …).
+
+The scan tries every substring of every place and trade name against the term; it uses no
+index, no shards and none of the index's pinyin windows.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from skillbrands.model import Directory
-from skillbrands.search import Record, collect_records, is_word_term, terms
+from skillbrands.search import Record, collect_records, normalise, terms
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]+")
+RUN = re.compile(r"[a-z0-9]+")
 
 
 def expected_urls(records: list[Record], query: str) -> set[str]:
-    """The plain scan: no index, no shards, just the text of every record."""
+    """The plain scan: no index, no shards, just the fields of every record."""
     wanted = terms(query)
+    names = frozenset(n for r in records for n in r.spoken)
     out = set()
     for record in records:
-        text = record.text()
-        runs, spoken = record.words()
-        if all(_scan(text, runs, spoken, term) for term in wanted):
+        fields = [f for f in record.slots() if f]
+        if all(_has(fields, term, names) for term in wanted):
             out.add(record.url)
     return out
 
 
-def _scan(text: str, runs: set[str], spoken: set[str], term: str) -> bool:
-    if is_word_term(term):  # a prefix of an ASCII run, or a whole pinyin word
-        return any(word.startswith(term) for word in runs | spoken)
-    return term in text
+def _has(fields: list[str], term: str, names: frozenset[str]) -> bool:
+    if not RUN.fullmatch(term):
+        return any(term in field for field in fields)
+    if any(run.startswith(term) for field in fields for run in RUN.findall(field)):
+        return True
+    return term.isalpha() and any(c in field for c in spelled_by(term, names) for field in fields)
+
+
+@lru_cache(maxsize=256)
+def spelled_by(term: str, names: frozenset[str]) -> frozenset[str]:
+    """Exact spellings; if there are none, front and back nasals as one (hanggong -> 焊工)."""
+    return (_spelled_by(term, names, lambda s: s)
+            or _spelled_by(term.replace("ng", "n"), names, lambda s: s.removesuffix("g") if s.endswith("ng") else s))
+
+
+def _spelled_by(term: str, names: frozenset[str], sound) -> frozenset[str]:
+    from pypinyin import Style, lazy_pinyin
+
+    found = set()
+    for name in names:
+        for run in HAN.findall(normalise(name)):
+            syllables = [normalise(s) for s in lazy_pinyin(run, style=Style.NORMAL)]
+            if len(syllables) != len(run):
+                continue
+            for i in range(len(run)):
+                for j in range(i + 2, min(i + 4, len(run)) + 1):
+                    spoken = syllables[i:j]
+                    if not all(s.isalpha() and s.isascii() for s in spoken):
+                        continue
+                    initials = "".join(s[0] for s in spoken)
+                    heard = [sound(s) for s in spoken]
+                    full = "".join(heard)
+                    if initials == term or (full.startswith(term) and len(term) > len("".join(heard[:-1]))):
+                        found.add(run[i:j])
+    return frozenset(found)
 
 
 def regression_queries(directory: Directory) -> list[str]:

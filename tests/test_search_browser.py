@@ -65,7 +65,7 @@ def page(browser):
 def run_queries(page, base: str, queries: list[str], filters: dict | None = None) -> list[list[str]]:
     page.goto(f"{base}search/index.html")
     return page.evaluate("""async ([queries, filters]) => {
-        const m = await import(new URL("../assets/search.js", location.href));
+        const m = await import(new URL("search.js", location.href));
         const out = [];
         for (const q of queries) out.push((await m.search(q, {filters})).results.map((r) => r.url));
         return out;
@@ -85,10 +85,14 @@ def test_regression_queries_are_exact_in_chromium(served, page) -> None:
     assert sum(bool(found) for found in answers) >= 35
 
 
+def province(record) -> bool:
+    return record.kind == "brand" and record.display["tier"] == "province"
+
+
 def test_filters_narrow_exactly(served, page) -> None:
     directory, base = served
     records = records_of(directory)
-    expected = {r.url for r in records if r.attrs["tier"] == "province"} & expected_urls(records, "培训")
+    expected = {r.url for r in records if province(r)} & expected_urls(records, "培训")
     [found] = run_queries(page, base, ["培训"], {"tier": "province"})
     assert set(found) == expected and expected
     listed = {r.url for r in records if not r.exited} & expected_urls(records, "焊工")
@@ -102,7 +106,7 @@ def test_ranking_in_chromium(served, page) -> None:
     assert found[0].startswith("regions/")  # the region named exactly 包头市 comes first
     page.goto(f"{base}search/index.html")
     statuses = page.evaluate("""async () => {
-        const m = await import(new URL("../assets/search.js", location.href));
+        const m = await import(new URL("search.js", location.href));
         return (await m.search("培训")).results.map((r) => r.status);
     }""")
     assert statuses == sorted(statuses, key=lambda s: s == "exited") and "exited" in statuses
@@ -119,7 +123,7 @@ def test_one_character_says_type_two(served, page) -> None:
 def test_shared_url_with_filter_and_highlight(served, page) -> None:
     directory, base = served
     records = records_of(directory)
-    expected = {r.url for r in records if r.attrs["tier"] == "province"} & expected_urls(records, "包头 焊工")
+    expected = {r.url for r in records if province(r)} & expected_urls(records, "包头 焊工")
     page.goto(f"{base}search/?q=包头+焊工&tier=province")
     page.wait_for_selector("body[data-search-done]")
     assert page.get_attribute("#search-status", "aria-live") == "polite"

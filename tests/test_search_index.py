@@ -25,10 +25,10 @@ def reader(out: Path):
     cache: dict[str, object] = {}
     fetched: list[str] = []
 
-    def load(relpath: str):
+    def load(relpath: str) -> bytes:
         if relpath not in cache:
             fetched.append(relpath)
-            cache[relpath] = json.loads((out / relpath).read_text(encoding="utf-8"))
+            cache[relpath] = (out / relpath).read_bytes()
         return cache[relpath]
 
     load.fetched = fetched  # type: ignore[attr-defined]
@@ -37,10 +37,10 @@ def reader(out: Path):
 
 def urls(out: Path, query: str) -> list[str]:
     load = reader(out)
-    meta = load("search/meta.json")
+    meta = json.loads(load("search/meta.json"))
     found = []
     for rid, _ in query_index(load, query):
-        block = load(f"search/r/{rid // meta['display_block']}.json")
+        block = json.loads(load(f"search/r/{rid // meta['display_block']}.json"))
         found.append(block[rid % meta["display_block"]]["url"])
     return found
 
@@ -113,7 +113,7 @@ def test_a_query_fetches_few_small_files(sample) -> None:
     _, out = sample
     load = reader(out)
     query_index(load, "鄂尔多斯")
-    assert len(load.fetched) <= 4  # meta and one shard per bigram
+    assert len(load.fetched) <= 7  # meta, and two lists (records, positions) per bigram
 
 
 def test_index_is_deterministic(sample) -> None:
@@ -139,3 +139,29 @@ def test_search_box_on_every_page_and_script_only_on_the_search_page(sample) -> 
     assert [a["href"] for a in notice.select("a")] == [
         "../brands/index.html", "../institutions/index.html", "../regions/index.html"]
     assert search.select_one("#search-status")["aria-live"] == "polite"
+
+
+def test_index_is_carried_over_when_its_input_is_unchanged(tmp_path: Path, repo: Path) -> None:
+    """A rebuild with the same data links the published index; a changed brand name rebuilds it."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(repo / "datasets", project / "datasets", ignore=shutil.ignore_patterns("editions"))
+    shutil.copytree(repo / "content", project / "content")  # no frozen editions: names may change
+    out = tmp_path / "site"
+    first = build_site(project, out)
+    assert not first.search_reused
+    inode = (out / "search/meta.json").stat().st_ino
+    second = build_site(project, out)
+    assert second.search_reused and second.search == first.search
+    assert (out / "search/meta.json").stat().st_ino == inode
+    brands = project / "datasets/brands.csv"
+    text = brands.read_text(encoding="utf-8")
+    name = next(b.name for b in prepare(project).directory.brands.values() if not b.exited)
+    brands.write_text(text.replace(name, name + "甲乙", 1), encoding="utf-8")
+    third = build_site(project, out)
+    assert not third.search_reused
+    assert any(url.startswith("brands/") for url in urls(out, name + "甲乙"))
+    (out / "search/meta.json").write_bytes(b"{}")  # a published file edited by hand: rebuilt, not trusted
+    fourth = build_site(project, out)
+    assert not fourth.search_reused and json.loads((out / "search/meta.json").read_bytes())["records"]

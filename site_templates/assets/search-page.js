@@ -1,15 +1,20 @@
 // The search page (search/index.html): reads ?q=…&tier=…, shows results as they arrive.
 // Everything from the data is put in the page as text (textContent), never as markup.
-import {search, highlights} from "./search.js";
+import {search, highlights} from "../search/search.js";
 
 const PAGE = 20;
+const FACET_SHOWN = 8;  // values shown per facet; the rest in a <details>
 const FILTERS = ["kind", "tier", "prefecture", "status", "occupation", "focus_area", "year"];
-const SHOWN_FACETS = [["kind", "类型"], ["tier", "层级"], ["prefecture", "盟市（地级）"], ["status", "状态"]];
+const SHOWN_FACETS = [["kind", "类型"], ["tier", "层级"], ["status", "状态"], ["prefecture", "盟市（地级）"],
+  ["occupation", "职业（工种）"], ["focus_area", "重点领域"]];
+const SORTS = [["relevance", "相关程度"], ["employment_rate", "就业率"], ["trainees", "培训人数"]];
 
 const params = new URLSearchParams(location.search);
 const query = params.get("q") || "";
 const filters = {};
 for (const name of FILTERS) if (params.get(name)) filters[name] = params.get(name);
+const sort = SORTS.some(([name]) => name === params.get("sort")) ? params.get("sort") : "relevance";
+const wantFacets = params.get("facets") === "all";
 
 const status = document.getElementById("search-status");
 const list = document.getElementById("search-results");
@@ -51,12 +56,12 @@ function percent(rate) {
   return rate === null || rate === undefined ? null : `就业率 ${(rate * 100).toFixed(1)}%`;
 }
 
-async function item(result, terms, labels) {
+async function item(result, marks, labels) {
   const li = element("li");
   if (result.status === "exited") li.className = "exited";
   const a = element("a");
   a.href = `../${result.url}index.html`;
-  a.append(marked(result.title, await highlights(result.title, terms)));
+  a.append(marked(result.title, await highlights(result.title, marks)));
   li.append(a);
   if (result.status === "exited") li.append(" ", element("span", result.kind === "brand" ? "已退出" : "已移出", "badge exited"));
   const facts = [labels.kind[result.kind]];
@@ -64,17 +69,33 @@ async function item(result, terms, labels) {
   for (const key of ["institution", "occupation", "region"]) if (result[key]) facts.push(result[key]);
   const rate = percent(result.employment_rate);
   if (rate) facts.push(result.year ? `${rate}（${result.year}年）` : rate);
+  if (result.trainees !== null && result.trainees !== undefined) facts.push(`培训 ${result.trainees} 人`);
   const line = element("span", undefined, "meta");
   for (const [index, fact] of facts.entries()) {
     if (index) line.append(" · ");
-    line.append(marked(fact, await highlights(fact, terms)));
+    line.append(marked(fact, await highlights(fact, marks)));
   }
   li.append(line);
   return li;
 }
 
+function sorts() {
+  const box = element("nav");
+  box.setAttribute("aria-label", "排序");
+  box.append(element("strong", "排序"));
+  const ul = element("ul");
+  for (const [name, title] of SORTS) {
+    const a = element("a", title);
+    a.href = link({sort: name === "relevance" ? null : name});
+    if (sort === name) a.setAttribute("aria-current", "true");
+    ul.append(wrap(a));
+  }
+  box.append(ul);
+  return box;
+}
+
 function facets(answer) {
-  facetsBox.replaceChildren();
+  facetsBox.replaceChildren(sorts());
   for (const [name, title] of SHOWN_FACETS) {
     const counts = answer.facets[name] || {};
     const values = Object.keys(counts).sort((a, b) => counts[b] - counts[a] || a.localeCompare(b));
@@ -87,15 +108,28 @@ function facets(answer) {
     all.href = link({[name]: null});
     if (!filters[name]) all.setAttribute("aria-current", "true");
     ul.append(wrap(all));
-    for (const value of values) {
+    const rest = element("ul");
+    for (const [index, value] of values.entries()) {
       const label = (answer.labels[name] || {})[value] || value;
       const a = element("a", `${label}（${counts[value]}）`);
-      a.href = link({[name]: value});
+      a.href = link({[name]: value, facets: null});
       if (filters[name] === value) a.setAttribute("aria-current", "true");
-      ul.append(wrap(a));
+      (index < FACET_SHOWN || filters[name] === value ? ul : rest).append(wrap(a));
     }
     box.append(ul);
+    if (rest.children.length) {  // the long tail folds away, without JavaScript tricks
+      const details = element("details");
+      details.append(element("summary", `其余 ${rest.children.length} 项`), rest);
+      box.append(details);
+    }
     facetsBox.append(box);
+  }
+  if (!answer.complete) {
+    const more = element("p");
+    const a = element("a", "按盟市、职业（工种）、重点领域统计结果");
+    a.href = link({facets: "all"});
+    more.append(a, "（结果较多，需多下载一些数据）");
+    facetsBox.append(more);
   }
 }
 
@@ -106,7 +140,7 @@ function wrap(node) {
 }
 
 async function show(offset) {
-  const answer = await search(query, {filters, limit: PAGE, offset});
+  const answer = await search(query, {filters, limit: PAGE, offset, sort, facets: wantFacets});
   if (answer.tooShort) {
     status.textContent = answer.message;
     document.body.dataset.searchDone = "true";
@@ -116,7 +150,7 @@ async function show(offset) {
     status.textContent = answer.total ? `找到 ${answer.total} 条结果` : `没有找到包含“${query.trim()}”的结果`;
     facets(answer);
   }
-  for (const result of answer.results) list.append(await item(result, answer.terms, answer.labels));
+  for (const result of answer.results) list.append(await item(result, answer.marks, answer.labels));
   const shown = offset + answer.results.length;
   more.hidden = shown >= answer.total;
   more.onclick = () => { more.hidden = true; show(shown); };
