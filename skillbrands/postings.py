@@ -125,10 +125,31 @@ _RID_SHIFT, _KEY_SHIFT = 18, 39
 MAX_RECORDS, MAX_KEYS = 1 << 21, 1 << 20
 
 
+#: rows (a key's occurrence in one record field) per pass: bounds the memory (about 100 bytes a row)
+ROWS_PER_PASS = 3_000_000
+
+
 def _entries(occ: _Occurrences, member_gid: np.ndarray, member_rid: np.ndarray, tiers: np.ndarray) -> Postings:
+    """The lists of all keys, built a range of keys at a time (ROWS_PER_PASS rows each)."""
     if len(tiers) > MAX_RECORDS or len(occ.names) > MAX_KEYS:
         raise ValueError(f"search index too large: {len(tiers)} records, {len(occ.names)} keys")
     groups = int(member_gid.max()) + 1 if len(member_gid) else 0
+    members = np.bincount(member_gid, minlength=groups)
+    rows_of_key = np.bincount(occ.key, weights=members[occ.group], minlength=len(occ.names))
+    cuts = np.searchsorted(np.cumsum(rows_of_key), np.arange(ROWS_PER_PASS, rows_of_key.sum(), ROWS_PER_PASS))
+    bounds = [0, *sorted(set(cuts.tolist()) - {0}), len(occ.names)]
+    keys: list[str] = []
+    blobs: list[bytes] = []
+    for low, high in zip(bounds, bounds[1:]):
+        keep = (occ.key >= low) & (occ.key < high)
+        part = _Occurrences(occ.group[keep], occ.key[keep], occ.position[keep], occ.cls[keep], occ.names)
+        _pass(part, groups, member_gid, member_rid, tiers, keys, blobs)
+    order_keys = sorted(range(len(keys)), key=keys.__getitem__)
+    return Postings([keys[i] for i in order_keys], [blobs[i] for i in order_keys])
+
+
+def _pass(occ: _Occurrences, groups: int, member_gid: np.ndarray, member_rid: np.ndarray, tiers: np.ndarray,
+          keys: list[str], blobs: list[bytes]) -> None:
     count = np.bincount(occ.group, minlength=groups)
     first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
     code = (occ.key << _KEY_SHIFT) | (occ.position << 2) | occ.cls
@@ -171,8 +192,6 @@ def _entries(occ: _Occurrences, member_gid: np.ndarray, member_rid: np.ndarray, 
     row_bounds = (np.append(starts, total)[entry_bounds] + entry_bounds).tolist()
     listed_bounds = cut_listed[entry_bounds].tolist()
     q_bounds = cut_q[row_bounds].tolist()
-    keys: list[str] = []
-    blobs: list[bytes] = []
     for n, key_id in enumerate(key_ids):
         name = occ.names[key_id]
         keys.append(name)
@@ -180,8 +199,6 @@ def _entries(occ: _Occurrences, member_gid: np.ndarray, member_rid: np.ndarray, 
         if name[0] == "b":
             keys.append("q" + name[1:])
             blobs.append(bytes_q[q_bounds[n]:q_bounds[n + 1]])
-    order_keys = sorted(range(len(keys)), key=keys.__getitem__)
-    return Postings([keys[i] for i in order_keys], [blobs[i] for i in order_keys])
 
 
 # ---------------------------------------------------------------- varints and shards

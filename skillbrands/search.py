@@ -156,12 +156,14 @@ def _places(directory: Directory, *regions: Region) -> tuple[str, ...]:
 
 
 def brand_records(directory: Directory) -> Iterator[Record]:
+    places_of = lru_cache(maxsize=None)(lambda *regions: _places(directory, *regions))
+    prefecture_of = lru_cache(maxsize=None)(lambda region: _prefecture(directory, region))
     for brand in directory.brands.values():
         latest = brand.latest
         rate = latest.employment_rate if latest else None
         location = brand.institution.region
         status = "exited" if brand.exited else "listed"
-        places = _places(directory, brand.region, location)
+        places = places_of(brand.region, location)
         yield Record(
             url=f"brands/{brand.brand_id}/", kind="brand", name=brand.name,
             fields=(brand.institution.name, brand.occupation_name, *places, brand.occupation_code or "",
@@ -175,7 +177,7 @@ def brand_records(directory: Directory) -> Iterator[Record]:
                      "employment_rate": None if rate is None else round(rate, 4),
                      "trainees": latest.trainees if latest else None,
                      "year": latest.year if latest else None},
-            attrs={"prefecture": _prefecture(directory, location) or _prefecture(directory, brand.region),
+            attrs={"prefecture": prefecture_of(location) or prefecture_of(brand.region),
                    "occupation": brand.occupation_code, "focus_area": brand.focus_area,
                    "year": brand.published_year, "trainees": latest.trainees if latest else None},
         )
@@ -353,7 +355,7 @@ def search_files(directory: Directory, records: list[Record] | None = None,
 
 def _attribute_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:
     """f/<block>.json: per record [prefecture, occupation, focus area, year] as numbers into
-    f/values.json's lists (0 = none), then trainees (or null)."""
+    f/values.json's lists of [value, label] (1 = the first; 0 = none), then trainees (or null)."""
     rows = [[r.attrs.get(name) for name in ATTRS] for r in records]
     values = [[None, *sorted({row[i] for row in rows} - {None}, key=str)] for i in range(len(ATTRS))]
     codes = [{value: code for code, value in enumerate(column)} for column in values]
@@ -361,13 +363,12 @@ def _attribute_files(directory: Directory, records: list[Record]) -> Iterator[tu
         block = [[*(codes[i][value] for i, value in enumerate(row)), r.attrs.get("trainees")]
                  for row, r in zip(rows[start:start + ATTR_BLOCK], records[start:start + ATTR_BLOCK])]
         yield f"search/f/{start // ATTR_BLOCK}.json", _dumps(block)
-    prefectures, occupations = values[0][1:], values[1][1:]
-    yield "search/f/values.json", _dumps({
-        "attrs": list(ATTRS), "values": dict(zip(ATTRS, values)),
-        "labels": {"prefecture": {code: directory.regions[code].name for code in prefectures},
-                   "occupation": {code: directory.occupations[code].name if code in directory.occupations
-                                  else code for code in occupations},
-                   "focus_area": dict(directory.labels.get(("brands", "focus_area"), {}))}})
+    labels = {"prefecture": lambda code: directory.regions[code].name,
+              "occupation": lambda code: directory.occupations[code].name if code in directory.occupations else code,
+              "focus_area": lambda value: directory.label("brands", "focus_area", value),
+              "year": str}
+    yield "search/f/values.json", _dumps({"attrs": list(ATTRS), "values": {
+        name: [[value, labels[name](value)] for value in column[1:]] for name, column in zip(ATTRS, values)}})
 
 
 def browser_fold(alphabet: set[str]) -> dict[str, str]:
@@ -469,21 +470,25 @@ def _match_term(load, meta, term: str) -> Match:
     return out
 
 
+def cover(length: int) -> list[int]:
+    """Starts of the bigrams that cover a term of `length` characters: every other one, and
+    the last (ABCD: AB, CD; ABCDE: AB, CD, DE). Found at their offsets, they are the term."""
+    return sorted({*range(0, length - 1, 2), length - 2})
+
+
 def _match_chinese(load, meta, term: str) -> Match:
-    pairs = [term[i:i + 2] for i in range(len(term) - 1)]
-    first = _entries(_list(load, meta, "b" + pairs[0]))
-    if len(pairs) == 1:
-        return {rid: (cls, tier) for rid, tier, cls in first}
-    lists = [_positions(first, _list(load, meta, "q" + pairs[0]))]
-    for pair in pairs[1:]:
-        lists.append(_positions(_entries(_list(load, meta, "b" + pair)), _list(load, meta, "q" + pair)))
+    if len(term) == 2:
+        return {rid: (cls, tier) for rid, tier, cls in _entries(_list(load, meta, "b" + term))}
+    starts = cover(len(term))
+    lists = [_positions(_entries(_list(load, meta, "b" + term[k:k + 2])), _list(load, meta, "q" + term[k:k + 2]))
+             for k in starts]
     out: Match = {}
     for rid, (tier, places) in lists[0].items():
-        for place, _ in places.items():
+        for place in places:
             offset, slot = divmod(place, postings.SLOTS)
             ends = 0
-            for k in range(1, len(lists)):
-                nxt = lists[k].get(rid)
+            for k, found in zip(starts[1:], lists[1:]):
+                nxt = found.get(rid)
                 hit = None if nxt is None else nxt[1].get((offset + k) * postings.SLOTS + slot)
                 if hit is None:
                     break

@@ -4,26 +4,15 @@ data finds, and the page must work from the keyboard."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, chromium, run_queries, serve
 from search_queries import expected_urls, records_of, regression_queries
 from skillbrands.pipeline import build_site, prepare
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium")
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # keep the test output clean
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -31,26 +20,14 @@ def served(tmp_path_factory, repo: Path):
     """(directory, base URL) of the sample site, built and served by this test alone."""
     out = tmp_path_factory.mktemp("browser") / "site"
     build_site(repo, out)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield prepare(repo).directory, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(out) as base:
+        yield prepare(repo).directory, base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -60,16 +37,6 @@ def page(browser):
     page.set_default_timeout(20_000)
     yield page
     context.close()
-
-
-def run_queries(page, base: str, queries: list[str], filters: dict | None = None) -> list[list[str]]:
-    page.goto(f"{base}search/index.html")
-    return page.evaluate("""async ([queries, filters]) => {
-        const m = await import(new URL("search.js", location.href));
-        const out = [];
-        for (const q of queries) out.push((await m.search(q, {filters})).results.map((r) => r.url));
-        return out;
-    }""", [queries, filters or {}])
 
 
 def test_regression_queries_are_exact_in_chromium(served, page) -> None:
@@ -161,3 +128,55 @@ def test_keyboard_only_search_and_open_a_result(served, page) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url("**/brands/**")
     assert page.locator("h1").inner_text().startswith(title)
+
+
+def search_in_page(page, base: str, query: str, options: dict) -> dict:
+    page.goto(f"{base}search/index.html")
+    return page.evaluate("""async ([query, options]) => {
+        const m = await import(new URL("search.js", location.href));
+        return await m.search(query, options);
+    }""", [query, options])
+
+
+def test_sort_by_employment_rate_and_by_trainees(served, page) -> None:
+    directory, base = served
+    records = {r.url: r for r in records_of(directory)}
+    expected = expected_urls(list(records.values()), "培训")
+    for sort, key in (("employment_rate", "rate"), ("trainees", "trainees")):
+        answer = search_in_page(page, base, "培训", {"sort": sort})
+        found = [records[r["url"]] for r in answer["results"]]
+        assert {r.url for r in found} == expected
+        exited = [r.exited for r in found]
+        assert exited == sorted(exited)  # exited records last, in every order
+        listed_brands = [r for r in found if not r.exited and r.kind == "brand"]
+        values = [r.rate if key == "rate" else r.attrs["trainees"] for r in listed_brands]
+        values = [-1 if v is None else v for v in values]
+        assert values == sorted(values, reverse=True) and len(set(values)) > 3, sort
+
+
+def test_facets_count_exactly_and_filters_narrow(served, page) -> None:
+    from collections import Counter
+
+    directory, base = served
+    records = records_of(directory)
+    expected = [r for r in records if r.url in expected_urls(records, "培训")]
+    answer = search_in_page(page, base, "培训", {"facets": True})
+    assert answer["complete"]
+    for name in ("prefecture", "occupation", "focus_area", "year"):
+        plain = Counter(str(r.attrs[name]) for r in expected if r.attrs.get(name) is not None)
+        assert answer["facets"][name] == dict(plain), name
+    assert answer["facets"]["kind"] == dict(Counter(r.kind for r in expected))
+    code, count = Counter(r.attrs["occupation"] for r in expected if r.kind == "brand").most_common(1)[0]
+    narrowed = search_in_page(page, base, "培训", {"filters": {"occupation": code}})
+    assert narrowed["total"] == count
+    assert answer["labels"]["occupation"][code] == directory.occupations[code].name
+
+
+def test_sorted_page_link_is_shareable(served, page) -> None:
+    _, base = served
+    page.goto(f"{base}search/?q=培训&sort=trainees")
+    page.wait_for_selector("body[data-search-done]")
+    current = page.locator("nav[aria-label='排序'] a[aria-current]")
+    assert current.inner_text() == "培训人数"
+    first = page.locator("#search-results li").first.inner_text()
+    assert "培训" in first and "人" in first

@@ -24,10 +24,22 @@ const SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202
 const PUNCT = /\p{P}/u;
 const ATTR_FILTERS = ["prefecture", "occupation", "focus_area", "year"];
 
+// at most this many requests at a time (a query for every match may need thousands of blocks)
+const PARALLEL = 8;
+let running = 0;
+const waiting = [];
+
+async function limited(task) {
+  if (running >= PARALLEL) await new Promise((resolve) => waiting.push(resolve));
+  running++;
+  try { return await task(); } finally { running--; waiting.shift()?.(); }
+}
+
 function load(path, {binary = false, missing} = {}) {
   if (!cache.has(path)) {
     const url = new URL(path, BASE);
-    cache.set(path, fetch(url).then(async (response) => {
+    cache.set(path, limited(async () => {
+      const response = await fetch(url);
       if (response.status === 404 && missing !== undefined) return missing;
       if (!response.ok) throw new Error(`${response.status} ${url}`);
       return binary ? new Uint8Array(await response.arrayBuffer()) : response.json();
@@ -145,25 +157,32 @@ function positions(listed, q) {  // record -> [tier, Map(offset * SLOTS + slot -
   return out;
 }
 
+/** Starts of the bigrams that cover a term: every other one, and the last (see `cover` in search.py). */
+function cover(length) {
+  const starts = new Set([length - 2]);
+  for (let k = 0; k < length - 1; k += 2) starts.add(k);
+  return [...starts].sort((a, b) => a - b);
+}
+
 async function matchChinese(info, term) {
   const chars = Array.from(term);
-  const pairs = [];
-  for (let i = 0; i + 1 < chars.length; i++) pairs.push(chars[i] + chars[i + 1]);
+  const pair = (k) => chars[k] + chars[k + 1];
   const out = new Map();  // record -> [class, tier]
-  if (pairs.length === 1) {
-    for (const [rid, tier, cls] of entries(await list(info, "b" + pairs[0]))) out.set(rid, [cls, tier]);
+  if (chars.length === 2) {
+    for (const [rid, tier, cls] of entries(await list(info, "b" + term))) out.set(rid, [cls, tier]);
     return out;
   }
-  const lists = await Promise.all(pairs.map(async (pair) => {
-    const [listed, q] = await Promise.all([list(info, "b" + pair), list(info, "q" + pair)]);
+  const starts = cover(chars.length);
+  const lists = await Promise.all(starts.map(async (k) => {
+    const [listed, q] = await Promise.all([list(info, "b" + pair(k)), list(info, "q" + pair(k))]);
     return positions(entries(listed), q);
   }));
   for (const [rid, [tier, places]] of lists[0]) {
     for (const place of places.keys()) {
       const offset = Math.floor(place / SLOTS), slot = place % SLOTS;
       let ends = 0, ok = true;
-      for (let k = 1; k < lists.length && ok; k++) {
-        const hit = lists[k].get(rid)?.[1].get((offset + k) * SLOTS + slot);
+      for (let i = 1; i < lists.length && ok; i++) {
+        const hit = lists[i].get(rid)?.[1].get((offset + starts[i]) * SLOTS + slot);
         if (hit === undefined) ok = false; else ends = hit;
       }
       if (!ok) continue;
@@ -245,10 +264,11 @@ async function attributes(info, rids) {
   const blocks = [...new Set(rids.map((rid) => Math.floor(rid / info.attr_block)))];
   const [values, ...loaded] = await Promise.all([load("f/values.json"), ...blocks.map((b) => load(`f/${b}.json`))]);
   const byBlock = new Map(blocks.map((b, i) => [b, loaded[i]]));
-  return {values, of(rid) {
+  const labels = Object.fromEntries(values.attrs.map((name) => [name, Object.fromEntries(values.values[name])]));
+  return {labels, of(rid) {
     const row = byBlock.get(Math.floor(rid / info.attr_block))[rid % info.attr_block];
     const out = {trainees: row[values.attrs.length]};
-    values.attrs.forEach((name, i) => { out[name] = values.values[name][row[i]]; });
+    values.attrs.forEach((name, i) => { out[name] = row[i] ? values.values[name][row[i] - 1][0] : null; });
     return out;
   }};
 }
@@ -308,7 +328,7 @@ export async function search(query, {filters = {}, limit, offset = 0, sort = "re
   const page = kept.slice(offset, limit === undefined ? undefined : offset + limit);
   const show = await display(info, page.map((row) => row.rid));
   const results = page.map((row) => ({...show(row.rid), rank: row.cls}));
-  const labels = attrs ? {...info.labels, ...attrs.values.labels} : info.labels;
+  const labels = attrs ? {...info.labels, ...attrs.labels} : info.labels;
   return {query, terms: wanted, marks: [...new Set(marks)], total: kept.length, results, facets: counted, complete, labels};
 }
 
