@@ -254,3 +254,15 @@ def test_browse_pages_are_deterministic_across_processes(site: Path, repo: Path,
     second = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
+
+
+def test_text_bugs_named_in_the_issue_are_gone(site: Path, repo: Path) -> None:
+    data_page = page(site, "data").get_text()
+    assert "示例数据：示例数据" not in data_page and "示例数据：" in data_page
+    exits = page(site, "exits").get_text()
+    assert "三年评估未达标" in exits and "三年评估未达标：三年评估" not in exits
+    running = {b["institution_id"] for b in rows_of(repo, "brands")}
+    everyone = rows_of(repo, "institutions")
+    assert len(running) < len(everyone)  # the sample has an institution without brands
+    intro = page(site, "institutions").select_one("main p").get_text()
+    assert f"共 {len(everyone)} 家培训机构，其中 {len(running)} 家举办了列入目录的品牌" in intro
