@@ -266,3 +266,12 @@ def test_text_bugs_named_in_the_issue_are_gone(site: Path, repo: Path) -> None:
     assert len(running) < len(everyone)  # the sample has an institution without brands
     intro = page(site, "institutions").select_one("main p").get_text()
     assert f"共 {len(everyone)} 家培训机构，其中 {len(running)} 家举办了列入目录的品牌" in intro
+
+
+@pytest.mark.parametrize("slug", ["occupations", "tiers", "focus", "years"])
+def test_a_content_page_cannot_take_a_browse_folder(make_project, slug: str) -> None:
+    from skillbrands.pipeline import check_project
+
+    project = make_project()
+    (project / "content" / f"{slug}.md").write_text("title: 冲突\n\n正文", encoding="utf-8")
+    assert (f"content/{slug}.md", None, None, "content-invalid") in [i.as_tuple() for i in check_project(project)]
