@@ -154,12 +154,13 @@ def _listing(base: str, brands: Iterable[Brand], templates: tuple[str, ...], gro
 def _occupation_pages(directory: Directory) -> Iterator[Page]:
     """/occupations/ by major group, and every brand of each trade by prefecture (and sorted)."""
     occupations = by_occupation(directory)
+    group = by_prefecture(directory)
     yield Page("occupations/", ("occupations.html",),
                {"groups": major_groups(directory, occupations), "no_code": len(occupations.get(NO_CODE, ()))},
                (("brands", "*"), ("occupations", "*")))
     for code, listed in occupations.items():
         name = NO_CODE_TITLE if code == NO_CODE else f"{directory.occupations[code].name}（{code}）"
-        yield from _with_views(f"occupations/{code}/", listed, by_prefecture(directory),
+        yield from _with_views(f"occupations/{code}/", listed, group,
                                {"heading": name, "crumbs": [("occupations/", "按职业")]},
                                (*EVERYTHING, ("occupations", code)))
 

@@ -17,6 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from skillbrands import render
+from test_build import tree_bytes
 from skillbrands.pipeline import build_site
 
 LIMIT = 100 * 1024  # bytes a listing page may weigh
@@ -250,8 +251,7 @@ def test_browse_pages_are_deterministic_across_processes(site: Path, repo: Path,
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", "import sys; from skillbrands.pipeline import build_site; "
                     "build_site(sys.argv[1], sys.argv[2])", str(repo), str(out)], check=True, env=env)
-    first = {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
-    second = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    first, second = tree_bytes(site), tree_bytes(out)
     assert first.keys() == second.keys()
     assert [name for name in first if first[name] != second[name]] == []
 
