@@ -24,7 +24,8 @@ from .issues import EXCERPT_CHARS, Issue, excerpt
 from .urls import ALLOWED_SCHEMES, AttributeUrls, HtmlUrl, html_url_problems, scan_html
 
 #: URL paths the site itself uses; a content page may not take them.
-RESERVED = {"assets", "brands", "data", "exits", "index", "institutions", "regions", "releases", "search"}
+RESERVED = {"assets", "brands", "data", "exits", "focus", "index", "institutions", "occupations", "regions",
+            "releases", "search", "tiers", "years"}
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 _EXTENSIONS = ["meta", "tables", "fenced_code", "sane_lists", "toc"]
 

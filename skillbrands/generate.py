@@ -107,7 +107,7 @@ REASON_TEXT = {
     "removed": ["机构申请终止办学并注销办学许可证，移出培训机构目录", "伪造培训记录骗取补贴，移出培训机构目录"],
 }
 EXIT_DETAIL = {
-    "review_failed": f"{REVIEW_YEAR}年三年评估：{REVIEW_YEAR - 1}年培训后就业率低于本级标准，不再符合培训品牌条件。",
+    "review_failed": f"{REVIEW_YEAR - 1}年培训后就业率低于本级标准（{REVIEW_YEAR}年评估），不再符合培训品牌条件。",
     "violation": "培训机构存在违规行为，被暂停承训资格，品牌退出目录。",
     "institution_closed": "培训机构终止办学或被移出目录，该品牌随之退出目录。",
     "voluntary": "培训机构调整办学方向，主动申请退出目录。",

@@ -143,6 +143,7 @@ class Directory:
     brands: Mapping[str, Brand]  # sorted by brand_id
     brands_by_institution: Mapping[str, tuple[Brand, ...]] = field(repr=False)
     brands_by_region: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # published by that region
+    brands_by_place: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # run by an institution located there
     recommended_to: Mapping[str, tuple[Brand, ...]] = field(repr=False)  # higher-tier brands chosen from it
     region_children: Mapping[str, tuple[Region, ...]] = field(repr=False)
     assessments: Mapping[str, Assessment] = field(repr=False)  # by brand_id, the evaluated year
@@ -190,6 +191,23 @@ class Directory:
         yield from self.brands_by_region.get(code, ())
         for child in self.region_children.get(code, ()):
             yield from self.brands_under(child.code)
+
+    def brands_located(self, code: str) -> Iterator[Brand]:
+        """Brands run by institutions located in the region or in any region below it, whatever
+        their tier: what one can learn there."""
+        yield from self.brands_by_place.get(code, ())
+        for child in self.region_children.get(code, ()):
+            yield from self.brands_located(child.code)
+
+    def prefecture_of(self, code: str) -> Region:
+        """The prefecture a region lies in (itself, for a prefecture); the top region when it has none."""
+        chain = self.ancestors(code)
+        return next((r for r in chain if r.level == "prefecture"), chain[0])
+
+    def place_name(self, code: str) -> str:
+        """Where a region is, for a list row: its names below the province (包头市 昆都仑区)."""
+        chain = self.ancestors(code)
+        return " ".join(r.name for r in chain[1:]) or chain[0].name
 
     @property
     def exits(self) -> list[Brand]:
@@ -268,10 +286,12 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
 
     by_institution: dict[str, list[Brand]] = defaultdict(list)
     by_region: dict[str, list[Brand]] = defaultdict(list)
+    by_place: dict[str, list[Brand]] = defaultdict(list)
     recommended_to: dict[str, list[Brand]] = defaultdict(list)
     for brand in brands.values():
         by_institution[brand.institution.institution_id].append(brand)
         by_region[brand.region.code].append(brand)
+        by_place[brand.institution.region.code].append(brand)
         if brand.recommended_from:
             recommended_to[brand.recommended_from].append(brand)
     children: dict[str, list[Region]] = defaultdict(list)
@@ -291,6 +311,7 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         brands=MappingProxyType(brands),
         brands_by_institution=_freeze(by_institution),
         brands_by_region=_freeze(by_region),
+        brands_by_place=_freeze(by_place),
         recommended_to=_freeze(recommended_to),
         region_children=_freeze(children),
         assessments=MappingProxyType(assessments),

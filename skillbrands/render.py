@@ -18,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .content import ContentPage
 from .editions import Edition
+from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_occupation, by_prefecture, by_tier,
+                     flat, in_sections, major_groups, trades)
 from .model import TIERS, Brand, Directory
 from .publish import Entry, StagedSite, Store
 from .urls import safe_url
@@ -78,20 +80,17 @@ def href_for(url: str) -> Callable[[str], str]:
     return href
 
 
+#: what a listing of brands depends on: every brand row and its figures
+EVERYTHING = (("brands", "*"), ("outcomes", "*"))
+
+
 def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
                editions: list[Edition] = (), frozen: set[int] = frozenset()) -> Iterator[Page]:  # type: ignore[assignment]
     """Every page of the site, in a fixed order."""
     brands = list(directory.brands.values())
-    yield Page("", ("index.html",), {"content": content}, (("brands", "*"), ("outcomes", "*")))
-    ordered = sorted(brands, key=_brand_order)
-    first_page = {}  # tier -> the listing page where its section starts
-    for index, brand in enumerate(ordered):
-        first_page.setdefault(brand.tier, _page_url("brands/", index // PAGE_SIZE + 1))
-    totals = {tier: sum(1 for b in brands if b.tier == tier) for tier in TIERS}
-    for pager, chunk in _paginate("brands/", ordered):
-        yield Page(pager.url, ("brands.html",),
-                   {"groups": _brands_by_tier(chunk), "pager": pager, "first_page": first_page, "totals": totals},
-                   (("brands", "*"),))
+    yield Page("", ("index.html",), {"content": content}, EVERYTHING)
+    yield from _listing("brands/", brands, ("brands.html", "listing.html"), by_tier(directory),
+                        {"heading": "品牌目录", "facets": _facet_links(directory, brands)}, EVERYTHING)
     for brand in brands:
         yield Page(
             f"brands/{brand.brand_id}/",
@@ -100,6 +99,9 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
              "recommended_to": directory.recommended_to.get(brand.brand_id, ())},
             _brand_depends(directory, brand),
         )
+    yield from _occupation_pages(directory)
+    for facet in FACETS:
+        yield from _facet_pages(directory, brands, facet)
     institutions = list(directory.institutions.values())
     for pager, chunk in _paginate("institutions/", institutions):
         yield Page(pager.url, ("institutions.html",), {"institutions": chunk, "pager": pager},
@@ -112,25 +114,7 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
             {"institution": institution, "brands": own},
             (("institutions", institution.institution_id), *(("brands", b.brand_id) for b in own)),
         )
-    regions = [r for r in directory.regions.values() if next(directory.brands_under(r.code), None)]
-    with_brands = {r.code for r in regions}
-    yield Page("regions/", ("regions.html",), {"regions": regions, "with_brands": with_brands},
-               (("regions", "*"), ("brands", "*")))
-    for region in regions:
-        under = sorted(directory.brands_under(region.code), key=_brand_order)
-        children = [(c, sum(1 for _ in directory.brands_under(c.code)))
-                    for c in directory.region_children.get(region.code, ()) if c.code in with_brands]
-        # a province lists its own brands and links its prefectures; listing every brand
-        # below it would make one page of thousands of rows at national scale
-        listed = under if region.level != "province" else list(directory.brands_by_region.get(region.code, ()))
-        yield Page(
-            f"regions/{region.code}/",
-            (f"region-{region.code}.html", "region.html"),
-            {"region": region, "ancestors": directory.ancestors(region.code)[:-1],
-             "own": directory.brands_by_region.get(region.code, ()),
-             "children": children, "under": listed, "under_count": len(under)},
-            (("regions", region.code), *(("brands", b.brand_id) for b in listed)),
-        )
+    yield from _region_pages(directory)
     yield Page("search/", ("search.html",), {}, ())  # the results come from search/*.json, in the browser
     yield Page("exits/", ("exits.html",), {"exited": directory.exits}, (("exits", "*"),))
     yield Page("data/", ("data.html",), {"downloads": downloads, "editions": editions}, (("*", "*"),))
@@ -142,8 +126,98 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
         yield Page(f"{page.slug}/", (f"page-{page.slug}.html", "page.html"), {"page": page}, (("content", page.slug),))
 
 
-#: rows per listing page (/brands/, /institutions/): light enough for a phone on a slow network
-PAGE_SIZE = 500
+def _listing(base: str, brands: Iterable[Brand], templates: tuple[str, ...], group: Grouping,
+             context: dict[str, Any], depends: tuple[tuple[str, str], ...]) -> Iterator[Page]:
+    """A list of brands in sections, cut into pages of PAGE_SIZE rows; each page knows every
+    section's count and the page where it starts, so the table of contents spans the pages."""
+    ordered = in_sections(brands, group) if group is not flat else list(brands)
+    sections = [group(b) for b in ordered]
+    first_page: dict[str, str] = {}
+    totals: dict[str, int] = {}
+    for index, section in enumerate(sections):
+        first_page.setdefault(section.anchor, _page_url(base, index // PAGE_SIZE + 1))
+        totals[section.anchor] = totals.get(section.anchor, 0) + 1
+    toc = list(dict.fromkeys(sections))
+    exited = sum(1 for b in ordered if b.exited)
+    for pager, chunk in _paginate(base, ordered):
+        start = (pager.number - 1) * PAGE_SIZE
+        groups: list[tuple[Any, list[Brand]]] = []
+        for brand, section in zip(chunk, sections[start:start + PAGE_SIZE]):
+            if not groups or groups[-1][0] != section:
+                groups.append((section, []))
+            groups[-1][1].append(brand)
+        yield Page(pager.url, templates,
+                   {**context, "groups": groups, "toc": toc, "totals": totals, "first_page": first_page,
+                    "pager": pager, "total": len(ordered), "exited": exited}, depends)
+
+
+def _occupation_pages(directory: Directory) -> Iterator[Page]:
+    """/occupations/ by major group, and every brand of each trade by prefecture (and sorted)."""
+    occupations = by_occupation(directory)
+    group = by_prefecture(directory)
+    yield Page("occupations/", ("occupations.html",),
+               {"groups": major_groups(directory, occupations), "no_code": len(occupations.get(NO_CODE, ()))},
+               (("brands", "*"), ("occupations", "*")))
+    for code, listed in occupations.items():
+        name = NO_CODE_TITLE if code == NO_CODE else f"{directory.occupations[code].name}（{code}）"
+        yield from _with_views(f"occupations/{code}/", listed, group,
+                               {"heading": name, "crumbs": [("occupations/", "按职业")]},
+                               (*EVERYTHING, ("occupations", code)))
+
+
+def _facet_pages(directory: Directory, brands: list[Brand], facet: Facet) -> Iterator[Page]:
+    """One listing per value of the facet's column (tier, focus area, year)."""
+    for value, listed in facet.listings(brands).items():
+        base = f"{facet.folder}/{value}/"
+        context = {"heading": facet.heading(directory, value), "crumbs": [("brands/", "品牌目录")]}
+        if facet.views:
+            yield from _with_views(base, listed, facet.group(directory), context, EVERYTHING)
+        else:
+            yield from _listing(base, listed, ("listing.html",), facet.group(directory), context, EVERYTHING)
+
+
+def _facet_links(directory: Directory, brands: list[Brand]) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    """For /brands/: each facet's listings, as (title, [(url, heading, count)])."""
+    return [(facet.title, [(f"{facet.folder}/{value}/", facet.heading(directory, value), len(listed))
+                           for value, listed in facet.listings(brands).items()]) for facet in FACETS]
+
+
+def _with_views(base: str, brands: list[Brand], group: Grouping, context: dict[str, Any],
+                depends: tuple[tuple[str, str], ...]) -> Iterator[Page]:
+    """The listing in sections, and again once per sort (by employment rate, by trainees), unsectioned."""
+    views = [(base, "按地区"), *((base + part, title) for part, title, _ in SORTS)]
+    yield from _listing(base, brands, ("listing.html",), group, {**context, "views": views}, depends)
+    for part, title, key in SORTS:
+        yield from _listing(base + part, sorted(brands, key=key), ("listing.html",), flat,
+                            {**context, "views": views, "heading": f"{context['heading']}（{title}）"}, depends)
+
+
+def _region_pages(directory: Directory) -> Iterator[Page]:
+    """/regions/ and, per region with brands: what is run there (any tier), and what its department published."""
+    regions = [r for r in directory.regions.values()
+               if next(directory.brands_under(r.code), None) or next(directory.brands_located(r.code), None)]
+    with_brands = {r.code for r in regions}
+    yield Page("regions/", ("regions.html",), {"regions": regions, "with_brands": with_brands},
+               (("regions", "*"), ("brands", "*")))
+    for region in regions:
+        base = f"regions/{region.code}/"
+        located = list(directory.brands_located(region.code))
+        own = directory.brands_by_region.get(region.code, ())
+        children = [(c, sum(1 for _ in directory.brands_located(c.code)))
+                    for c in directory.region_children.get(region.code, ()) if c.code in with_brands]
+        crumbs = [("regions/", "按地区"), *((f"regions/{a.code}/", a.name) for a in directory.ancestors(region.code)[:-1])]
+        depends = (("regions", region.code), *EVERYTHING)
+        yield from _listing(base, located, (f"region-{region.code}.html", "region.html"), by_tier(directory),
+                            {"heading": region.name, "crumbs": crumbs, "region": region, "own": len(own),
+                             "children": children, "trades": trades(directory, located)}, depends)
+        if own:
+            yield from _listing(f"{base}published/", own, ("listing.html",), by_tier(directory),
+                                {"heading": f"{region.name}人社部门公布的品牌",
+                                 "crumbs": [*crumbs, (base, region.name)]}, depends)
+
+
+#: rows per listing page: light enough for a phone on a slow network (each page well under 100 KB)
+PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -168,15 +242,6 @@ def _paginate(base: str, items: list[Any]) -> Iterator[tuple[Pager, list[Any]]]:
     count = max(1, -(-len(items) // PAGE_SIZE))
     for number in range(1, count + 1):
         yield Pager(number, count, base), items[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-
-
-def _brand_order(brand: Brand) -> tuple[int, str, str]:
-    return (TIERS.index(brand.tier), brand.region.code, brand.brand_id)
-
-
-def _brands_by_tier(brands: list[Brand]) -> list[tuple[str, list[Brand]]]:
-    ordered = sorted(brands, key=_brand_order)
-    return [(tier, group) for tier in TIERS if (group := [b for b in ordered if b.tier == tier])]
 
 
 def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str], ...]:

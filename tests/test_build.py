@@ -40,9 +40,15 @@ def test_page_set(built: Path) -> None:
     institutions = {f"institutions/{i}" for i in ("bt-school", "cf-care-center", "cf-cook-school")}
     # every region with brands in its subtree; none for regions without
     regions = {f"regions/{c}" for c in ("150000", "150200", "150203", "150400", "150402")}
+    published = {f"{r}/published" for r in regions}  # what each region's department published
     releases = {"releases", "releases/2022", "releases/2023"}
-    expected = ({".", "brands", "institutions", "regions", "exits", "data", "about", "search"}
-                | brands | institutions | regions | releases)
+    # browse without search: by trade and by tier (each also sorted two ways), by focus area and by year
+    listings = {f"{base}{view}" for base in (
+        "occupations/6-18-02-04", "occupations/4-03-02-01", "occupations/4-10-01-05",
+        "tiers/province", "tiers/prefecture", "tiers/county") for view in ("", "/by-rate", "/by-trainees")}
+    facets = {"focus/key_industry", "focus/rural", "focus/new_forms", "years/2022", "years/2023"}
+    expected = ({".", "brands", "institutions", "regions", "exits", "data", "about", "search", "occupations"}
+                | brands | institutions | regions | published | releases | listings | facets)
     assert pages == expected
     data = {p.name for p in (built / "data").iterdir()}
     assert data == {"index.html", "datapackage.json", "releases"} | {
@@ -108,9 +114,12 @@ def test_institution_and_region_pages(built: Path) -> None:
     page = soup(built, "institutions/cf-cook-school")
     assert "暂停" in page.select_one(".exit-banner").get_text()
     assert [a.get_text(strip=True) for a in page.select("table.brands tbody a")] == ["红山区赤峰风味中式烹调师培训（示例）"]
+    # 包头's page: every brand run by an institution there, whatever its tier; its department's own apart
     prefecture = soup(built, "regions/150200")
-    own = prefecture.select("table.brands")[0]
-    assert [a.get_text(strip=True) for a in own.select("tbody a")] == ["包头市焊工培训（示例）"]
+    assert [a.get_text(strip=True) for a in prefecture.select("table.brands tbody td:first-child a")] == [
+        "自治区级焊工培训品牌（示例）", "包头市焊工培训（示例）", "昆都仑区焊工培训（示例）"]
+    own = soup(built, "regions/150200/published")
+    assert [a.get_text(strip=True) for a in own.select("table.brands tbody a")] == ["包头市焊工培训（示例）"]
     province = soup(built, "regions/150000")
     assert {a.get_text(strip=True) for a in province.select("ul.regions a")} == {"包头市", "赤峰市"}
 

@@ -113,6 +113,10 @@ def test_builds(small: Path, tmp_path: Path) -> None:
     brand = rows(small, "brands")[0]["brand_id"]
     assert (tmp_path / "site" / "brands" / brand / "index.html").is_file()
     assert (tmp_path / "site" / "about" / "index.html").is_file()
+    # the browse listings stay light at national scale, whatever the names (limit of issue 15)
+    listings = [p for folder in ("brands", "occupations", "tiers", "focus", "years", "regions")
+                for p in (tmp_path / "site" / folder).rglob("index.html") if not p.parent.parent.name == "brands"]
+    assert len(listings) > 1_000 and max(p.stat().st_size for p in listings) <= 100 * 1024
 
 
 def test_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
