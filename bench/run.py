@@ -83,10 +83,11 @@ def per_second(count: int, seconds: float, unit: str) -> str:
 
 
 def run(scale: Scale, name: str, cmd: list[str], logs: Path, env: dict[str, str], count: int = 0,
-        unit: str = "", note: str = "") -> Measured:
+        unit: str = "", note: str = "", cap: list[str] | None = None) -> Measured:
+    """Measure `cmd` (behind `cap`, a prlimit prefix, if given) and add it as a step."""
     slug = re.sub(r"\W+", "-", name).strip("-")
     print(f"  {name} …", end="", flush=True)
-    measured = measure(cmd, cwd=REPO, env=env, stdout=logs / f"{slug}.out", stderr=logs / f"{slug}.err")
+    measured = measure([*(cap or ()), *cmd], cwd=REPO, env=env, stdout=logs / f"{slug}.out", stderr=logs / f"{slug}.err")
     print(f" {measured.wall:.2f} s, {measured.peak_mib:.0f} MiB, exit {measured.returncode}", flush=True)
     if measured.returncode != 0:
         note = f"exit {measured.returncode}, see {logs / (slug + '.err')}" + (f"; {note}" if note else "")
@@ -97,6 +98,12 @@ def run(scale: Scale, name: str, cmd: list[str], logs: Path, env: dict[str, str]
 def generator_available(env: dict[str, str]) -> bool:
     done = subprocess.run([PY, "build.py", "generate", "--help"], cwd=REPO, env=env, capture_output=True)
     return done.returncode == 0
+
+
+def memory_cap(args: argparse.Namespace) -> list[str]:
+    """`prlimit --as` for the builds and Pagefind: on a shared machine a run at L fails instead of
+    exhausting memory (the limit is per process; a worker gets its own)."""
+    return ["prlimit", f"--as={int(args.max_memory * GIB)}", "--"] if args.max_memory else []
 
 
 def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, str], generate: bool) -> Scale:
@@ -144,10 +151,12 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
             scale.notes.append("validate reported errors: nothing else measured at this scale")
             return scale
         built = run(scale, "build (build.py build, first build)",
-                    [PY, "build.py", "build", "--project", str(project), "--out", str(site)], logs, env)
+                    [PY, "build.py", "build", "--project", str(project), "--out", str(site)], logs, env,
+                    cap=memory_cap(args))
         reference = manifest(site) if built.returncode == 0 else {}
     rebuilt = run(scale, "build again, per stage (bench/stages.py)",
-                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(site)], logs, env)
+                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(site)], logs, env,
+                  cap=memory_cap(args))
     if rebuilt.returncode == 0:
         scale.stages = json.loads((logs / "build-again-per-stage-bench-stages-py.out").read_text())
         pages = scale.stages["pages"]
@@ -166,7 +175,7 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
     if args.search_only:
         anchor_hugo(scale, folder, project, logs, env)
         if not args.no_search_anchor:
-            search_against_pagefind(scale, folder, site, logs, env)
+            search_against_pagefind(scale, folder, site, logs, env, memory_cap(args))
         if scale.search:
             add_search_targets(scale)
         return scale
@@ -194,7 +203,7 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
                                     f"reading the CSVs: {found['load']:.2f} s"))
     anchor_hugo(scale, folder, project, logs, env)
     if not args.no_search_anchor:
-        search_against_pagefind(scale, folder, site, logs, env)
+        search_against_pagefind(scale, folder, site, logs, env, memory_cap(args))
     add_ratios(scale)
     return scale
 
@@ -210,7 +219,8 @@ def anchor_hugo(scale: Scale, folder: Path, project: Path, logs: Path, env: dict
                f"writing its {scale.brands:,} content files first took {prepared:.1f} s (not counted)")
 
 
-def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, env: dict[str, str]) -> None:
+def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, env: dict[str, str],
+                            cap: list[str] | None = None) -> None:
     """Pagefind extended indexes the Hugo anchor site; then both searches answer the same
     queries in Chromium (bench/search_anchor.py). Fills scale.search and adds the Pagefind step."""
     from skillbrands.pipeline import prepare
@@ -228,7 +238,8 @@ def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, 
     index = folder / "pagefind"
     shutil.rmtree(index, ignore_errors=True)
     built = run(scale, PAGEFIND_STEP, pagefind_command(binary, folder / "hugo-out", index), logs, env,
-                scale.brands, "pages", "indexes the Hugo anchor site (one page per brand); our search stage is above")
+                scale.brands, "pages", "indexes the Hugo anchor site (one page per brand); our search stage is above",
+                cap)
     if built.returncode != 0:
         return
     print("  search in Chromium, ours and Pagefind's …", end="", flush=True)
@@ -593,6 +604,8 @@ def main() -> None:
                         help="skip the search comparison against Pagefind (bench/search_anchor.py)")
     parser.add_argument("--search-only", action="store_true",
                         help="per scale only one build, Hugo and the search comparison (e.g. L with --project)")
+    parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
+                        help="cap the address space of each build and Pagefind process (prlimit --as)")
     parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder (default bench/.work)")
     parser.add_argument("--out", type=Path, default=HERE / "results.md", help="Markdown results (default bench/results.md)")
     args = parser.parse_args()
@@ -628,6 +641,9 @@ def main() -> None:
         kills = (chosen.name, report)
         print(f"  {len(report.kills)} kills, {len(report.failures)} failures {report.error}", flush=True)
 
+    if args.max_memory:
+        for scale in scales:
+            scale.notes.append(f"each build and Pagefind process ran under `prlimit --as` = {args.max_memory:g} GiB")
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     text = markdown(machine_facts(load_at_start), scales, exponents(scales), kills, command.strip())
     args.out.parent.mkdir(parents=True, exist_ok=True)
