@@ -15,6 +15,7 @@ of each: the machine is noisy, so read the figures as one sample, not a median.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -108,12 +109,15 @@ def memory_cap(args: argparse.Namespace) -> list[str]:
 
 def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, str], generate: bool) -> Scale:
     folder = work / name
-    shutil.rmtree(folder, ignore_errors=True)
     logs = folder / "logs"
-    logs.mkdir(parents=True)
     project = folder / "project"
     scale = Scale(name, project)
     print(f"\n== scale {name} ==", flush=True)
+    previous = logs / "build-again-per-stage-bench-stages-py.out"
+    if args.reuse and previous.is_file() and (folder / "site" / "search").is_dir() and (folder / "hugo-out").is_dir():
+        return search_again(scale, folder, previous, args, env)
+    shutil.rmtree(folder, ignore_errors=True)
+    logs.mkdir(parents=True)
 
     if args.project:
         shutil.copytree(args.project / "datasets", project / "datasets")
@@ -208,6 +212,23 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
     return scale
 
 
+def search_again(scale: Scale, folder: Path, previous: Path, args: argparse.Namespace, env: dict[str, str]) -> Scale:
+    """`--reuse`: the search comparison on the site, stage times and Hugo site a previous run left in `folder`."""
+    datasets = scale.project / "datasets"
+    scale.brands = count_rows(datasets / "brands.csv")
+    scale.rows = sum(count_rows(path) for path in datasets.glob("*.csv"))
+    scale.stages = json.loads(previous.read_text())
+    scale.notes.append(f"`--reuse`: the site, the stage times and the Hugo site of the previous run in {folder} "
+                       "(not rebuilt); only the search comparison ran now")
+    print(f"  reusing the site and the Hugo site in {folder}", flush=True)
+    add_stage_rows(scale)
+    if not args.no_search_anchor:
+        search_against_pagefind(scale, folder, folder / "site", folder / "logs", env, memory_cap(args))
+    if scale.search:
+        add_search_targets(scale)
+    return scale
+
+
 def anchor_hugo(scale: Scale, folder: Path, project: Path, logs: Path, env: dict[str, str]) -> Measured:
     began = time.perf_counter()
     write_site(folder / "hugo-src", brand_facts(project))
@@ -225,9 +246,7 @@ def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, 
     queries in Chromium (bench/search_anchor.py). Fills scale.search and adds the Pagefind step."""
     from skillbrands.pipeline import prepare
 
-    hugo = scale.step("anchor: Hugo")
-    if not scale.stages or not (site / "search").is_dir() or not (hugo and hugo.measured
-                                                                    and hugo.measured.returncode == 0):
+    if not scale.stages or not (site / "search").is_dir() or not (folder / "hugo-out" / "brands").is_dir():
         scale.notes.append("search against Pagefind: not run (our site with its search/ or the Hugo site is missing)")
         return
     try:
@@ -240,17 +259,20 @@ def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, 
     built = run(scale, PAGEFIND_STEP, pagefind_command(binary, folder / "hugo-out", index), logs, env,
                 scale.brands, "pages", "indexes the Hugo anchor site (one page per brand); our search stage is above",
                 cap)
-    if built.returncode != 0:
-        return
+    failed = built.returncode != 0
     print("  search in Chromium, ours and Pagefind's …", end="", flush=True)
     began = time.perf_counter()
     directory = prepare(scale.project, reference_today(env)).directory
     scale.queries = fixed_queries(directory)
-    ours, theirs = compare(site, folder / "hugo-out", index, directory, scale.queries)
+    ours, theirs = compare(site, folder / "hugo-out", None if failed else index, directory, scale.queries)
     del directory
     print(f" {time.perf_counter() - began:.0f} s", flush=True)
     ours.index_bytes, ours.index_files = folder_size(site / "search")
-    theirs.index_bytes, theirs.index_files = folder_size(index)
+    if failed:
+        theirs.error = (f"the index was not built: Pagefind exited {built.returncode}"
+                        + (f" under the memory cap ({cap[1]})" if cap else "") + f", see {logs}")
+    else:
+        theirs.index_bytes, theirs.index_files = folder_size(index)
     ours.build_seconds = scale.stages["stages"].get("search")
     water = scale.stages.get("high_water_mib", {})
     if "search" in water:
@@ -506,22 +528,24 @@ def search_tables(scale: Scale) -> list[str]:
              f"| | ours | {theirs.name} |", "| --- | ---: | ---: |",
              row("build s", lambda e: num(e.build_seconds, ".2f")),
              row("peak RSS MiB", lambda e: f"{num(e.peak_mib)}" + (f" ({e.peak_note})" if e.peak_note else "")),
-             row("index on disk MB / files", lambda e: f"{e.index_bytes / 1e6:.1f} / {e.index_files:,}"),
+             row("index on disk MB / files",
+                 lambda e: f"{e.index_bytes / 1e6:.1f} / {e.index_files:,}" if e.index_files else "n/a"),
              row("first query KB, median / max", lambda e: pair(e, "first_bytes", 1000)),
-             row("of which page, scripts, wasm, meta KB", lambda e: f"{e.fixed_bytes / 1000:.0f}"),
+             row("of which page, scripts, wasm, meta KB",
+                 lambda e: f"{e.fixed_bytes / 1000:.0f}" if e.queries else "n/a"),
              row("cold query KB, median / max", lambda e: pair(e, "cold_bytes", 1000)),
              row("cold query ms, median / max", lambda e: pair(e, "cold_ms")),
              row("first query ms, median / max", lambda e: pair(e, "first_ms")),
              row("recall (mean)", lambda e: num(e.mean("recall"), ".3f")),
              row("precision (mean)", lambda e: num(e.mean("precision"), ".3f")),
-             row("queries answered exactly", lambda e: f"{e.exact} of {len(e.queries)}")]
+             row("queries answered exactly", lambda e: f"{e.exact} of {len(e.queries)}" if e.queries else "n/a")]
     errors = [f"{e.name}, {q.query}: {q.error}" for e in (ours, theirs) for q in e.queries if q.error]
     errors += [f"{e.name}: {e.error}" for e in (ours, theirs) if e.error]
     lines += ([""] + [f"- failed: {error}" for error in errors]) if errors else []
     lines += ["", "| query | chars | ours: first KB | cold KB | cold ms | brands found / expected | "
               "Pagefind: first KB | cold KB | cold ms | brands found / expected (correct) |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for a, b in zip(ours.queries, theirs.queries):
+    for a, b in itertools.zip_longest(ours.queries, theirs.queries[:len(ours.queries)]):
         lines.append(f"| {a.query} | {query_length(a.query)} | {query_cells(a)} | {query_cells(b)} |")
     inexact = []
     for engine in (ours, theirs):
@@ -537,6 +561,8 @@ def search_tables(scale: Scale) -> list[str]:
 
 
 def query_cells(q) -> str:
+    if q is None:
+        return "— | — | — | —"
     found = f"{q.found:,} / {q.expected:,}" + ("" if q.correct == q.found == q.expected else f" ({q.correct:,})")
     if q.error:
         return f"failed | | | {found}"
@@ -606,6 +632,8 @@ def main() -> None:
                         help="per scale only one build, Hugo and the search comparison (e.g. L with --project)")
     parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
                         help="cap the address space of each build and Pagefind process (prlimit --as)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --search-only: reuse the site and Hugo site a previous run left in the scale folder")
     parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder (default bench/.work)")
     parser.add_argument("--out", type=Path, default=HERE / "results.md", help="Markdown results (default bench/results.md)")
     args = parser.parse_args()

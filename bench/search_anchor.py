@@ -443,21 +443,25 @@ def browse(browser, served: Served, page_url, engine: Engine, queries: list[str]
         result.missing, result.extra = sorted(wanted - found)[:3], sorted(found - wanted)[:3]
 
 
-def compare(site: Path, hugo_out: Path, index: Path, directory, queries: list[str]) -> tuple[Engine, Engine]:
-    """(ours, Pagefind's) browser measurements; sizes and build figures are filled by the caller."""
+def compare(site: Path, hugo_out: Path, index: Path | None, directory, queries: list[str]) -> tuple[Engine, Engine]:
+    """(ours, Pagefind's) browser measurements; sizes and build figures are filled by the caller.
+    Without an index (Pagefind failed) only ours is measured."""
     from playwright.sync_api import sync_playwright
 
-    page_folder = index.parent / "pagefind-page"
-    page_folder.mkdir(parents=True, exist_ok=True)
-    (page_folder / "index.html").write_text(PAGEFIND_PAGE, encoding="utf-8")
     ours, theirs = Engine("ours"), Engine(f"Pagefind {PAGEFIND_VERSION} extended")
-    expected = expected_ours(directory, queries), expected_pagefind(hugo_out, queries)
+    expected = expected_ours(directory, queries), expected_pagefind(hugo_out, queries) if index else {}
+    if index:
+        page_folder = index.parent / "pagefind-page"
+        page_folder.mkdir(parents=True, exist_ok=True)
+        (page_folder / "index.html").write_text(PAGEFIND_PAGE, encoding="utf-8")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             with Served({"/": site}) as served:
                 browse(browser, served, lambda q: f"{served.base}/search/index.html?q={quote(q)}", ours, queries,
                        OUR_ALL, f"{served.base}/search/index.html", expected[0])
+            if index is None:
+                return ours, theirs
             with Served({"/pagefind/": index, "/search/": page_folder, "/": hugo_out}) as served:
                 browse(browser, served, lambda q: f"{served.base}/search/index.html?q={quote(q)}", theirs, queries,
                        PAGEFIND_ALL, f"{served.base}/search/index.html", expected[1])
