@@ -179,7 +179,7 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
     if args.search_only:
         anchor_hugo(scale, folder, project, logs, env)
         if not args.no_search_anchor:
-            search_against_pagefind(scale, folder, site, logs, env, memory_cap(args))
+            search_against_pagefind(scale, folder, site, logs, env, memory_cap(args), args.no_pagefind)
         if scale.search:
             add_search_targets(scale)
         return scale
@@ -207,7 +207,7 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
                                     f"reading the CSVs: {found['load']:.2f} s"))
     anchor_hugo(scale, folder, project, logs, env)
     if not args.no_search_anchor:
-        search_against_pagefind(scale, folder, site, logs, env, memory_cap(args))
+        search_against_pagefind(scale, folder, site, logs, env, memory_cap(args), args.no_pagefind)
     add_ratios(scale)
     return scale
 
@@ -223,7 +223,8 @@ def search_again(scale: Scale, folder: Path, previous: Path, args: argparse.Name
     print(f"  reusing the site and the Hugo site in {folder}", flush=True)
     add_stage_rows(scale)
     if not args.no_search_anchor:
-        search_against_pagefind(scale, folder, folder / "site", folder / "logs", env, memory_cap(args))
+        search_against_pagefind(scale, folder, folder / "site", folder / "logs", env, memory_cap(args),
+                                args.no_pagefind)
     if scale.search:
         add_search_targets(scale)
     return scale
@@ -241,7 +242,7 @@ def anchor_hugo(scale: Scale, folder: Path, project: Path, logs: Path, env: dict
 
 
 def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, env: dict[str, str],
-                            cap: list[str] | None = None) -> None:
+                            cap: list[str] | None = None, skip_pagefind: bool = False) -> None:
     """Pagefind extended indexes the Hugo anchor site; then both searches answer the same
     queries in Chromium (bench/search_anchor.py). Fills scale.search and adds the Pagefind step."""
     from skillbrands.pipeline import prepare
@@ -249,17 +250,21 @@ def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, 
     if not scale.stages or not (site / "search").is_dir() or not (folder / "hugo-out" / "brands").is_dir():
         scale.notes.append("search against Pagefind: not run (our site with its search/ or the Hugo site is missing)")
         return
-    try:
-        binary = pagefind_binary(logs / "npm-ci.log")
-    except (OSError, subprocess.CalledProcessError, RuntimeError) as error:
-        scale.notes.append(f"search against Pagefind: no Pagefind binary ({error}; see {logs / 'npm-ci.log'})")
-        return
     index = folder / "pagefind"
-    shutil.rmtree(index, ignore_errors=True)
-    built = run(scale, PAGEFIND_STEP, pagefind_command(binary, folder / "hugo-out", index), logs, env,
-                scale.brands, "pages", "indexes the Hugo anchor site (one page per brand); our search stage is above",
-                cap)
-    failed = built.returncode != 0
+    failed = "not built (--no-pagefind): our search alone"
+    if not skip_pagefind:
+        try:
+            binary = pagefind_binary(logs / "npm-ci.log")
+        except (OSError, subprocess.CalledProcessError, RuntimeError) as error:
+            scale.notes.append(f"search against Pagefind: no Pagefind binary ({error}; see {logs / 'npm-ci.log'})")
+            return
+        shutil.rmtree(index, ignore_errors=True)
+        built = run(scale, PAGEFIND_STEP, pagefind_command(binary, folder / "hugo-out", index), logs, env,
+                    scale.brands, "pages",
+                    "indexes the Hugo anchor site (one page per brand); our search stage is above", cap)
+        failed = (f"the index was not built: Pagefind exited {built.returncode}"
+                  + (f" under the memory cap ({cap[1]})" if cap else "") + f", see {logs}"
+                  if built.returncode != 0 else "")
     print("  search in Chromium, ours and Pagefind's …", end="", flush=True)
     began = time.perf_counter()
     directory = prepare(scale.project, reference_today(env)).directory
@@ -269,8 +274,7 @@ def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, 
     print(f" {time.perf_counter() - began:.0f} s", flush=True)
     ours.index_bytes, ours.index_files = folder_size(site / "search")
     if failed:
-        theirs.error = (f"the index was not built: Pagefind exited {built.returncode}"
-                        + (f" under the memory cap ({cap[1]})" if cap else "") + f", see {logs}")
+        theirs.error = failed
     else:
         theirs.index_bytes, theirs.index_files = folder_size(index)
     ours.build_seconds = scale.stages["stages"].get("search")
@@ -281,8 +285,9 @@ def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, 
         ours.peak_mib = water["search"][0]
         ours.peak_note = ("high-water of the build's main process after the stage" +
                           (f"; {water[before][0]:.0f} before it" if before in water else ""))
-    theirs.build_seconds, theirs.peak_mib = built.wall, built.peak_mib
-    theirs.peak_note = "its process"
+    if not skip_pagefind:
+        theirs.build_seconds, theirs.peak_mib = built.wall, built.peak_mib
+        theirs.peak_note = "its process"
     scale.search = (ours, theirs)
 
 
@@ -628,6 +633,8 @@ def main() -> None:
                         help="bench a copy of this existing project instead of generating (one scale, named by --scales)")
     parser.add_argument("--no-search-anchor", action="store_true",
                         help="skip the search comparison against Pagefind (bench/search_anchor.py)")
+    parser.add_argument("--no-pagefind", action="store_true",
+                        help="measure our search in Chromium without building Pagefind's index")
     parser.add_argument("--search-only", action="store_true",
                         help="per scale only one build, Hugo and the search comparison (e.g. L with --project)")
     parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
