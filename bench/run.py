@@ -545,6 +545,8 @@ def search_tables(scale: Scale) -> list[str]:
              row("precision (mean)", lambda e: num(e.mean("precision"), ".3f")),
              row("queries answered exactly", lambda e: f"{e.exact} of {len(e.queries)}" if e.queries else "n/a")]
     errors = [f"{e.name}, {q.query}: {q.error}" for e in (ours, theirs) for q in e.queries if q.error]
+    errors += [f"{e.name}, {q.query}, all results (recall): {q.all_error}" for e in (ours, theirs)
+               for q in e.queries if q.all_error]
     errors += [f"{e.name}: {e.error}" for e in (ours, theirs) if e.error]
     lines += ([""] + [f"- failed: {error}" for error in errors]) if errors else []
     lines += ["", "| query | chars | ours: first KB | cold KB | cold ms | brands found / expected | "
@@ -568,7 +570,8 @@ def search_tables(scale: Scale) -> list[str]:
 def query_cells(q) -> str:
     if q is None:
         return "— | — | — | —"
-    found = f"{q.found:,} / {q.expected:,}" + ("" if q.correct == q.found == q.expected else f" ({q.correct:,})")
+    found = ("failed" if q.all_error else
+             f"{q.found:,} / {q.expected:,}" + ("" if q.correct == q.found == q.expected else f" ({q.correct:,})"))
     if q.error:
         return f"failed | | | {found}"
     return f"{q.first_bytes / 1000:.0f} | {q.cold_bytes / 1000:.0f} | {q.cold_ms:.0f} | {found}"
