@@ -3,16 +3,19 @@
 alone, on the same generated data; plus kill safety. See README, "Benchmark".
 
     python bench/run.py [--scales S,M] [--with-l] [--kills N] [--out bench/results.md]
+                        [--no-search-anchor] [--search-only]
 
 Per scale: `build.py generate`, then `build.py validate` and `build.py build` as
 subprocesses (wall time, peak RSS of the whole process tree), a second build through
-bench/stages.py for the per-stage times, then the anchors. One run of each: the
-machine is noisy, so read the figures as one sample, not a median.
+bench/stages.py for the per-stage times, then the anchors; last the search stage
+against Pagefind on the Hugo anchor site, in Chromium (bench/search_anchor.py). One run
+of each: the machine is noisy, so read the figures as one sample, not a median.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -34,12 +37,17 @@ from bench.facts import brand_facts, count_rows  # noqa: E402
 from bench.hugo_site import hugo_binary, write_site  # noqa: E402
 from bench.killtest import KillReport, kill_test, manifest  # noqa: E402
 from bench.proctree import MIB, Measured, measure  # noqa: E402
+from bench.search_anchor import (CHROMIUM, PAGEFIND, PAGEFIND_VERSION, WARM_UP, Engine, compare,  # noqa: E402
+                                 fixed_queries, folder_size, pagefind_binary, pagefind_command, reference_today)
 
 PY = sys.executable
 GIB = 1024 * MIB
 #: the targets of issue 11: (validate+build)/Hugo at most, and peak RSS budget
 TARGETS = {"M": (1.0, 1 * GIB), "L": (0.6, 2 * GIB)}
 RENDER_TARGET = 1.5  # render stage / plain Jinja2 floor
+#: the search targets at L: (longest query in characters, cold-query KB (gzip), cold-query ms or None)
+SEARCH_TARGETS = ((4, 100, 300), (6, 500, None))
+PAGEFIND_STEP = f"search: Pagefind {PAGEFIND_VERSION} extended"
 #: the parts of the pipeline's "validate" stage that bench/stages.py times
 PARTS = ("descriptor", "read", "tidy", "privacy", "frictionless", "keys", "rules", "model", "editions", "frozen",
          "content")
@@ -64,6 +72,8 @@ class Scale:
     ratios: list[tuple[str, str, str]] = field(default_factory=list)  # (what, value, target)
     notes: list[str] = field(default_factory=list)
     stages: dict = field(default_factory=dict)
+    search: tuple[Engine, Engine] | None = None  # (ours, Pagefind's): bench/search_anchor.py
+    queries: list[str] = field(default_factory=list)
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -74,10 +84,11 @@ def per_second(count: int, seconds: float, unit: str) -> str:
 
 
 def run(scale: Scale, name: str, cmd: list[str], logs: Path, env: dict[str, str], count: int = 0,
-        unit: str = "", note: str = "") -> Measured:
+        unit: str = "", note: str = "", cap: list[str] | None = None) -> Measured:
+    """Measure `cmd` (behind `cap`, a prlimit prefix, if given) and add it as a step."""
     slug = re.sub(r"\W+", "-", name).strip("-")
     print(f"  {name} …", end="", flush=True)
-    measured = measure(cmd, cwd=REPO, env=env, stdout=logs / f"{slug}.out", stderr=logs / f"{slug}.err")
+    measured = measure([*(cap or ()), *cmd], cwd=REPO, env=env, stdout=logs / f"{slug}.out", stderr=logs / f"{slug}.err")
     print(f" {measured.wall:.2f} s, {measured.peak_mib:.0f} MiB, exit {measured.returncode}", flush=True)
     if measured.returncode != 0:
         note = f"exit {measured.returncode}, see {logs / (slug + '.err')}" + (f"; {note}" if note else "")
@@ -90,14 +101,23 @@ def generator_available(env: dict[str, str]) -> bool:
     return done.returncode == 0
 
 
+def memory_cap(args: argparse.Namespace) -> list[str]:
+    """`prlimit --as` for the builds and Pagefind: on a shared machine a run at L fails instead of
+    exhausting memory (the limit is per process; a worker gets its own)."""
+    return ["prlimit", f"--as={int(args.max_memory * GIB)}", "--"] if args.max_memory else []
+
+
 def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, str], generate: bool) -> Scale:
     folder = work / name
-    shutil.rmtree(folder, ignore_errors=True)
     logs = folder / "logs"
-    logs.mkdir(parents=True)
     project = folder / "project"
     scale = Scale(name, project)
     print(f"\n== scale {name} ==", flush=True)
+    previous = logs / "build-again-per-stage-bench-stages-py.out"
+    if args.reuse and previous.is_file() and (folder / "site" / "search").is_dir() and (folder / "hugo-out").is_dir():
+        return search_again(scale, folder, previous, args, env)
+    shutil.rmtree(folder, ignore_errors=True)
+    logs.mkdir(parents=True)
 
     if args.project:
         shutil.copytree(args.project / "datasets", project / "datasets")
@@ -123,28 +143,46 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
         step.rate = per_second(scale.brands, step.seconds, "brands")
     print(f"  {scale.brands:,} brands, {scale.rows:,} rows in all CSVs", flush=True)
 
-    validated = run(scale, "validate (build.py validate)", [PY, "build.py", "validate", "--project", str(project)],
-                    logs, env, scale.rows, "rows")
-    if validated.returncode != 0:
-        scale.notes.append("validate reported errors: nothing else measured at this scale")
-        return scale
     site = folder / "site"
-    built = run(scale, "build (build.py build, first build)",
-                [PY, "build.py", "build", "--project", str(project), "--out", str(site)], logs, env)
-    reference = manifest(site) if built.returncode == 0 else {}
+    reference = None
+    if args.search_only:
+        scale.notes.append("`--search-only`: one build (through bench/stages.py), Hugo and the search comparison; "
+                           "validate, the second build and the other anchors were not run")
+    else:
+        validated = run(scale, "validate (build.py validate)", [PY, "build.py", "validate", "--project", str(project)],
+                        logs, env, scale.rows, "rows")
+        if validated.returncode != 0:
+            scale.notes.append("validate reported errors: nothing else measured at this scale")
+            return scale
+        built = run(scale, "build (build.py build, first build)",
+                    [PY, "build.py", "build", "--project", str(project), "--out", str(site)], logs, env,
+                    cap=memory_cap(args))
+        reference = manifest(site) if built.returncode == 0 else {}
     rebuilt = run(scale, "build again, per stage (bench/stages.py)",
-                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(site)], logs, env)
+                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(site)], logs, env,
+                  cap=memory_cap(args))
     if rebuilt.returncode == 0:
         scale.stages = json.loads((logs / "build-again-per-stage-bench-stages-py.out").read_text())
         pages = scale.stages["pages"]
         if scale.stages.get("unpatched"):
             scale.notes.append("bench/stages.py could not time: " + ", ".join(scale.stages["unpatched"]))
-        scale.step("build (build.py build, first build)").rate = per_second(pages, built.wall, "pages")
+        first = scale.step("build (build.py build, first build)")
+        if first:
+            first.rate = per_second(pages, first.seconds, "pages")
         rebuilt_step = scale.step("build again, per stage (bench/stages.py)")
         rebuilt_step.rate = per_second(pages, rebuilt.wall, "pages")
-        if manifest(site) != reference:
+        if reference is None:
+            rebuilt_step.note = "the only build of this run (a first build)"
+        elif manifest(site) != reference:
             scale.notes.append("**the two builds of the same data differ** (not byte-identical)")
         add_stage_rows(scale)
+    if args.search_only:
+        anchor_hugo(scale, folder, project, logs, env)
+        if not args.no_search_anchor:
+            search_against_pagefind(scale, folder, site, logs, env, memory_cap(args), args.no_pagefind)
+        if scale.search:
+            add_search_targets(scale)
+        return scale
 
     fl = run(scale, "anchor: frictionless alone (all resources)",
              [PY, str(HERE / "frictionless_alone.py"), "--project", str(project)], logs, env, scale.rows, "rows")
@@ -167,14 +205,120 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
             scale.steps.append(Step("  of which render + write", None, found["render"],
                                     per_second(found["pages"], found["render"], "pages"),
                                     f"reading the CSVs: {found['load']:.2f} s"))
+    anchor_hugo(scale, folder, project, logs, env)
+    if not args.no_search_anchor:
+        search_against_pagefind(scale, folder, site, logs, env, memory_cap(args), args.no_pagefind)
+    add_ratios(scale)
+    return scale
+
+
+def search_again(scale: Scale, folder: Path, previous: Path, args: argparse.Namespace, env: dict[str, str]) -> Scale:
+    """`--reuse`: the search comparison on the site, stage times and Hugo site a previous run left in `folder`."""
+    datasets = scale.project / "datasets"
+    scale.brands = count_rows(datasets / "brands.csv")
+    scale.rows = sum(count_rows(path) for path in datasets.glob("*.csv"))
+    scale.stages = json.loads(previous.read_text())
+    scale.notes.append(f"`--reuse`: the site, the stage times and the Hugo site of the previous run in {folder} "
+                       "(not rebuilt); only the search comparison ran now")
+    print(f"  reusing the site and the Hugo site in {folder}", flush=True)
+    add_stage_rows(scale)
+    if not args.no_search_anchor:
+        search_against_pagefind(scale, folder, folder / "site", folder / "logs", env, memory_cap(args),
+                                args.no_pagefind)
+    if scale.search:
+        add_search_targets(scale)
+    return scale
+
+
+def anchor_hugo(scale: Scale, folder: Path, project: Path, logs: Path, env: dict[str, str]) -> Measured:
     began = time.perf_counter()
     write_site(folder / "hugo-src", brand_facts(project))
     prepared = time.perf_counter() - began
-    run(scale, "anchor: Hugo", [hugo_binary(), "--quiet", "--source", str(folder / "hugo-src"), "--destination",
-                                str(folder / "hugo-out"), "--noBuildLock", "--cacheDir", str(folder / "hugo-cache")],
-        logs, env, scale.brands, "pages", f"writing its {scale.brands:,} content files first took {prepared:.1f} s (not counted)")
-    add_ratios(scale)
-    return scale
+    return run(scale, "anchor: Hugo", [hugo_binary(), "--quiet", "--source", str(folder / "hugo-src"), "--destination",
+                                       str(folder / "hugo-out"), "--noBuildLock", "--cacheDir",
+                                       str(folder / "hugo-cache")],
+               logs, env, scale.brands, "pages",
+               f"writing its {scale.brands:,} content files first took {prepared:.1f} s (not counted)")
+
+
+def search_against_pagefind(scale: Scale, folder: Path, site: Path, logs: Path, env: dict[str, str],
+                            cap: list[str] | None = None, skip_pagefind: bool = False) -> None:
+    """Pagefind extended indexes the Hugo anchor site; then both searches answer the same
+    queries in Chromium (bench/search_anchor.py). Fills scale.search and adds the Pagefind step."""
+    from skillbrands.pipeline import prepare
+
+    if not scale.stages or not (site / "search").is_dir() or not (folder / "hugo-out" / "brands").is_dir():
+        scale.notes.append("search against Pagefind: not run (our site with its search/ or the Hugo site is missing)")
+        return
+    index = folder / "pagefind"
+    failed = "not built (--no-pagefind): our search alone"
+    if not skip_pagefind:
+        try:
+            binary = pagefind_binary(logs / "npm-ci.log")
+        except (OSError, subprocess.CalledProcessError, RuntimeError) as error:
+            scale.notes.append(f"search against Pagefind: no Pagefind binary ({error}; see {logs / 'npm-ci.log'})")
+            return
+        shutil.rmtree(index, ignore_errors=True)
+        built = run(scale, PAGEFIND_STEP, pagefind_command(binary, folder / "hugo-out", index), logs, env,
+                    scale.brands, "pages",
+                    "indexes the Hugo anchor site (one page per brand); our search stage is above", cap)
+        failed = (f"the index was not built: Pagefind exited {built.returncode}"
+                  + (f" under the memory cap ({cap[1]})" if cap else "") + f", see {logs}"
+                  if built.returncode != 0 else "")
+    print("  search in Chromium, ours and Pagefind's …", end="", flush=True)
+    began = time.perf_counter()
+    directory = prepare(scale.project, reference_today(env)).directory
+    scale.queries = fixed_queries(directory)
+    ours, theirs = compare(site, folder / "hugo-out", None if failed else index, directory, scale.queries)
+    del directory
+    print(f" {time.perf_counter() - began:.0f} s", flush=True)
+    ours.index_bytes, ours.index_files = folder_size(site / "search")
+    if failed:
+        theirs.error = failed
+    else:
+        theirs.index_bytes, theirs.index_files = folder_size(index)
+    ours.build_seconds = scale.stages["stages"].get("search")
+    water = scale.stages.get("high_water_mib", {})
+    if "search" in water:
+        names = list(scale.stages["stages"])
+        before = names[names.index("search") - 1] if names.index("search") else None
+        ours.peak_mib = water["search"][0]
+        ours.peak_note = ("high-water of the build's main process after the stage" +
+                          (f"; {water[before][0]:.0f} before it" if before in water else ""))
+    if not skip_pagefind:
+        theirs.build_seconds, theirs.peak_mib = built.wall, built.peak_mib
+        theirs.peak_note = "its process"
+    scale.search = (ours, theirs)
+
+
+def add_search_targets(scale: Scale) -> None:
+    """Our cold queries against the L targets (shown at every scale, judged at L only)."""
+    ours, judged = scale.search[0], scale.name == "L"
+    low = 2
+    for longest, kilobytes, milliseconds in SEARCH_TARGETS:
+        chosen = [q for q in ours.queries if not q.error and not q.query.isascii()
+                  and low <= query_length(q.query) <= longest]
+        span = f"{low}–{longest} characters ({len(chosen)} queries)"
+        low = longest + 1
+        if not chosen:
+            continue
+
+        def verdict(met: bool) -> str:
+            return f" ({'met' if met else 'MISSED'})" if judged else " (target at L)"
+
+        size = max(q.cold_bytes for q in chosen) / 1000
+        scale.ratios.append((f"our search: largest cold query of {span}", f"{size:.0f} KB gzip",
+                             f"≤ {kilobytes} KB{verdict(size <= kilobytes)}"))
+        if milliseconds:
+            slowest = max(q.cold_ms for q in chosen)
+            scale.ratios.append((f"our search: slowest cold query of {span}", f"{slowest:.0f} ms",
+                                 f"≤ {milliseconds} ms on localhost{verdict(slowest <= milliseconds)}"))
+
+
+def query_length(query: str) -> int:
+    from skillbrands.search import normalise
+
+    return len(normalise(query).replace(" ", ""))
 
 
 def add_stage_rows(scale: Scale) -> None:
@@ -285,6 +429,8 @@ def add_ratios(scale: Scale) -> None:
                  + (f"; then deleting the old site {cleanup:.2f} s" if cleanup is not None else ""))
         met = "met" if (swap if swap is not None else publish) < 1 else "MISSED"
         scale.ratios.append(("publish (rebuild over an existing site)", shown, f"swap well under 1 s ({met})"))
+    if scale.search:
+        add_search_targets(scale)
 
 
 def exponents(scales: list[Scale]) -> list[tuple[str, str, str, str]]:
@@ -334,6 +480,11 @@ def machine_facts(load_at_start: str) -> list[tuple[str, str]]:
         hugo = subprocess.run([hugo_binary(), "version"], capture_output=True, text=True).stdout.strip()
     except (OSError, ImportError) as error:
         hugo = f"not available ({error})"
+    try:
+        pagefind = subprocess.run([str(PAGEFIND), "--version"], capture_output=True, text=True).stdout.strip()
+        chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError as error:
+        pagefind = chromium = f"not available ({error})"
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     versions = []
     for package in ("frictionless", "jinja2"):
@@ -348,11 +499,82 @@ def machine_facts(load_at_start: str) -> list[tuple[str, str]]:
         ("OS", platform.platform()),
         ("Python", platform.python_version()),
         ("Hugo", hugo),
+        ("Pagefind, Chromium", f"{pagefind or 'not installed'} (extended, npm @pagefind/linux-x64); {chromium}"),
         ("libraries", ", ".join(versions)),
         ("skillbrands", commit or "?"),
         ("load average (1, 5, 15 min)", f"{load_at_start} at the start, {load_average()} at the end: "
                                         "other work on the machine slows wall times, not CPU times"),
     ]
+
+
+def search_tables(scale: Scale) -> list[str]:
+    """'Search against Pagefind': the two side by side, then every query."""
+    ours, theirs = scale.search
+
+    def num(value: float | None, form: str = ".0f", scale_by: float = 1) -> str:
+        return "n/a" if value is None else format(value / scale_by, form)
+
+    def pair(engine: Engine, name: str, scale_by: float = 1) -> str:
+        return f"{num(engine.median(name), scale_by=scale_by)} / {num(engine.most(name), scale_by=scale_by)}"
+
+    def row(what: str, value) -> str:
+        return f"| {what} | {value(ours)} | {value(theirs)} |"
+
+    lines = ["", f"### Search against Pagefind ({scale.name})", "",
+             f"{len(scale.queries)} queries, each answered by both in headless Chromium on 127.0.0.1 (a threaded "
+             "Python server that gzips text); bytes are the response bodies the server sent (KB = 1,000 bytes), "
+             "times from navigation start to the page's done marker. First query: a new browser context (nothing "
+             "cached) opens the results page with the query. Cold query: the page, its scripts, wasm and meta "
+             f"are cached by a warm-up query that finds nothing (`{WARM_UP}`), then the query is opened. Recall and "
+             "precision: all brand results against a plain scan (ours: the brand records' text, as the tests scan "
+             "it; Pagefind: the visible text of the Hugo pages, which hold fewer fields), mean over the queries "
+             "with a non-empty side. Pagefind indexes the Hugo anchor site (one page per brand, its default "
+             "settings); our index also holds institutions and regions.", "",
+             f"| | ours | {theirs.name} |", "| --- | ---: | ---: |",
+             row("build s", lambda e: num(e.build_seconds, ".2f")),
+             row("peak RSS MiB", lambda e: f"{num(e.peak_mib)}" + (f" ({e.peak_note})" if e.peak_note else "")),
+             row("index on disk MB / files",
+                 lambda e: f"{e.index_bytes / 1e6:.1f} / {e.index_files:,}" if e.index_files else "n/a"),
+             row("first query KB, median / max", lambda e: pair(e, "first_bytes", 1000)),
+             row("of which page, scripts, wasm, meta KB",
+                 lambda e: f"{e.fixed_bytes / 1000:.0f}" if e.queries else "n/a"),
+             row("cold query KB, median / max", lambda e: pair(e, "cold_bytes", 1000)),
+             row("cold query ms, median / max", lambda e: pair(e, "cold_ms")),
+             row("first query ms, median / max", lambda e: pair(e, "first_ms")),
+             row("recall (mean)", lambda e: num(e.mean("recall"), ".3f")),
+             row("precision (mean)", lambda e: num(e.mean("precision"), ".3f")),
+             row("queries answered exactly", lambda e: f"{e.exact} of {len(e.queries)}" if e.queries else "n/a")]
+    errors = [f"{e.name}, {q.query}: {q.error}" for e in (ours, theirs) for q in e.queries if q.error]
+    errors += [f"{e.name}, {q.query}, all results (recall): {q.all_error}" for e in (ours, theirs)
+               for q in e.queries if q.all_error]
+    errors += [f"{e.name}: {e.error}" for e in (ours, theirs) if e.error]
+    lines += ([""] + [f"- failed: {error}" for error in errors]) if errors else []
+    lines += ["", "| query | chars | ours: first KB | cold KB | cold ms | brands found / expected | "
+              "Pagefind: first KB | cold KB | cold ms | brands found / expected (correct) |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for a, b in itertools.zip_longest(ours.queries, theirs.queries[:len(ours.queries)]):
+        lines.append(f"| {a.query} | {query_length(a.query)} | {query_cells(a)} | {query_cells(b)} |")
+    inexact = []
+    for engine in (ours, theirs):
+        for q in engine.queries:
+            parts = ([f"{q.expected - q.correct:,} expected not found (e.g. {', '.join(q.missing)})"] if q.missing
+                     else []) + ([f"{q.found - q.correct:,} found not expected (e.g. {', '.join(q.extra)})"]
+                                 if q.extra else [])
+            if parts:
+                inexact.append(f"{engine.name}, {q.query}: " + "; ".join(parts))
+    if inexact:
+        lines += ["", "Not exact (brand ids):", ""] + [f"- {line}" for line in inexact]
+    return lines
+
+
+def query_cells(q) -> str:
+    if q is None:
+        return "— | — | — | —"
+    found = ("failed" if q.all_error else
+             f"{q.found:,} / {q.expected:,}" + ("" if q.correct == q.found == q.expected else f" ({q.correct:,})"))
+    if q.error:
+        return f"failed | | | {found}"
+    return f"{q.first_bytes / 1000:.0f} | {q.cold_bytes / 1000:.0f} | {q.cold_ms:.0f} | {found}"
 
 
 def markdown(facts: list[tuple[str, str]], scales: list[Scale], expo: list, kills: tuple[str, KillReport] | None,
@@ -377,6 +599,8 @@ def markdown(facts: list[tuple[str, str]], scales: list[Scale], expo: list, kill
         if scale.ratios:
             lines += ["", "| ratio | value | target |", "| --- | --- | --- |"]
             lines += [f"| {a} | {b} | {c} |" for a, b, c in scale.ratios]
+        if scale.search:
+            lines += search_tables(scale)
     if expo:
         lines += ["", "## Scaling exponents", "", "log(t₂/t₁) / log(n₂/n₁) with n = brands: 1 is linear.", "",
                   "| scales | what | exponent | values |", "| --- | --- | ---: | --- |"]
@@ -410,6 +634,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--project", type=Path, default=None,
                         help="bench a copy of this existing project instead of generating (one scale, named by --scales)")
+    parser.add_argument("--no-search-anchor", action="store_true",
+                        help="skip the search comparison against Pagefind (bench/search_anchor.py)")
+    parser.add_argument("--no-pagefind", action="store_true",
+                        help="measure our search in Chromium without building Pagefind's index")
+    parser.add_argument("--search-only", action="store_true",
+                        help="per scale only one build, Hugo and the search comparison (e.g. L with --project)")
+    parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
+                        help="cap the address space of each build and Pagefind process (prlimit --as)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --search-only: reuse the site and Hugo site a previous run left in the scale folder")
     parser.add_argument("--work", type=Path, default=HERE / ".work", help="scratch folder (default bench/.work)")
     parser.add_argument("--out", type=Path, default=HERE / "results.md", help="Markdown results (default bench/results.md)")
     args = parser.parse_args()
@@ -430,6 +664,8 @@ def main() -> None:
     scales = [bench_scale(name, work, args, env, generate) for name in names]
     kills = None
     count = args.kills if args.kills is not None else (30 if "M" in names else 5)
+    if args.search_only:
+        count = 0  # no first build to compare the killed builds with
     built = [s for s in scales if s.stages]
     if count and built:
         chosen = next((s for s in built if s.name == (args.kill_scale or "M").upper()), max(built, key=lambda s: s.brands))
@@ -443,6 +679,9 @@ def main() -> None:
         kills = (chosen.name, report)
         print(f"  {len(report.kills)} kills, {len(report.failures)} failures {report.error}", flush=True)
 
+    if args.max_memory:
+        for scale in scales:
+            scale.notes.append(f"each build and Pagefind process ran under `prlimit --as` = {args.max_memory:g} GiB")
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     text = markdown(machine_facts(load_at_start), scales, exponents(scales), kills, command.strip())
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -27,3 +27,50 @@ def test_kill_after_stops_the_whole_group(tmp_path):
 def test_tree_rss_of_this_process_and_of_a_gone_one():
     assert tree_rss(os.getpid()) > 10 * MIB
     assert tree_rss(2**22 + 12345) == 0
+
+
+def test_search_anchor_server_gzips_text_counts_bodies_and_stays_in_its_folders(tmp_path):
+    import gzip
+    import urllib.error
+    import urllib.request
+
+    from bench.search_anchor import Served
+
+    site, index = tmp_path / "site", tmp_path / "index"
+    (site / "search").mkdir(parents=True)
+    index.mkdir()
+    (site / "search" / "index.html").write_text("<p>搜索</p>" * 100, encoding="utf-8")
+    (site / "secret.txt").write_text("no", encoding="utf-8")
+    packed = gzip.compress(b"pagefind" * 100)
+    (index / "a.pf_index").write_bytes(packed)
+    with Served({"/pagefind/": index, "/": site / "search"}) as served:
+        with urllib.request.urlopen(f"{served.base}/") as answer:  # a folder is its index.html, gzipped
+            assert answer.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(answer.read()).decode() == "<p>搜索</p>" * 100
+        with urllib.request.urlopen(f"{served.base}/pagefind/a.pf_index") as answer:  # already gzip: as it is
+            assert answer.headers["Content-Encoding"] is None and answer.read() == packed
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/missing.json"):
+            try:
+                urllib.request.urlopen(f"{served.base}{path}")
+                raise AssertionError(path)
+            except urllib.error.HTTPError as error:
+                assert error.code == 404
+        sent = served.settle()
+    assert [size for path, size in sent[:2]] == [len(gzip.compress(("<p>搜索</p>" * 100).encode(), 6, mtime=0)),
+                                                 len(packed)]
+
+
+def test_search_anchor_page_text_and_queries_from_the_sample(repo):
+    from bench.search_anchor import brand_id, expected_ours, fixed_queries, page_text
+    from skillbrands.pipeline import prepare
+
+    text = page_text("<head><title>X</title></head><body><h1>“鸿河”西点</h1><dd>〔2023〕22号</dd>"
+                     "<script>焊工</script></body>")
+    assert [line for line in text.split("\n") if line.strip()] == ["鸿河西点", "202322号"]  # body only, no scripts
+    assert brand_id("/brands/bj-2022-1/") == brand_id("brands/bj-2022-1/") == "bj-2022-1"
+    directory = prepare(repo).directory
+    queries = fixed_queries(directory)
+    assert queries == fixed_queries(directory) and 8 <= len(queries) <= 14
+    assert any(q.isascii() for q in queries) and any(len(q) >= 6 for q in queries)
+    expected = expected_ours(directory, queries)
+    assert sum(bool(found) for found in expected.values()) >= len(queries) - 2
