@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -21,7 +22,7 @@ from .frozen import check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
-from .search import STAMP, collect_records, search_files, stamp
+from .search import STAMP, stamp, write_index
 from .render import make_environment, plan_pages, write_pages
 from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
@@ -152,6 +153,15 @@ def _symlinks(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def data_files(project: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of the files the model is made of: datasets/ without the frozen editions."""
+    root = project / "datasets"
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] != "editions" and path.is_file() and not path.is_symlink():
+            yield relative.as_posix(), path.read_bytes()
+
+
 def check_project(project: Path, today: date | None = None) -> list[Issue]:
     """Every problem in the data package, the content pages and the frozen editions."""
     return prepare(project, today).issues
@@ -195,12 +205,10 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
                 for edition in prepared.editions:
                     result.downloads += site.write_all(edition_files(directory, edition))
             with clock("search"):
-                records = collect_records(directory)
-                signed = stamp(records)
+                signed = stamp(data_files(project))
                 reused = site.reuse("search", STAMP, signed)
                 result.search_reused = reused is not None
-                result.search = reused if reused is not None else site.write_all(
-                    search_files(directory, records, signed))
+                result.search = reused if reused is not None else write_index(site, directory, signed, workers())
             with clock("assets"):
                 assets = templates / "assets"
                 result.assets = site.copy_tree(assets, "assets") if assets.is_dir() else 0

@@ -41,6 +41,8 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import postings
 from .model import TIERS, Directory, Region
+from .publish import Entry, StagedSite
+from .workers import can_fork, fork_pool
 from .postings import EXACT, IN_NAME, OTHER, PREFIX, FIELD_CHARS  # noqa: F401  (re-exported)
 
 #: the index's format; part of the stamp, so a new format is always rebuilt
@@ -296,41 +298,38 @@ def client() -> bytes:
     return resources.files("skillbrands").joinpath("client/search.js").read_bytes()
 
 
-def stamp(records: list[Record]) -> bytes:
-    """What the index is built from: the records, the format and the client, as one digest."""
+def stamp(sources: Iterable[tuple[str, bytes]]) -> bytes:
+    """What the index is built from, as one digest: the index format, the code that builds
+    and reads it, and the data files the model is made of ((name, bytes) pairs)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{FORMAT}\n".encode())
-    h.update(resources.files("skillbrands").joinpath("search.py").read_bytes())
-    h.update(resources.files("skillbrands").joinpath("postings.py").read_bytes())
+    for module in ("search.py", "postings.py"):
+        h.update(resources.files("skillbrands").joinpath(module).read_bytes())
     h.update(client())
-    h.update(_dumps([[r.url, r.kind, r.name, r.fields, r.spoken, r.tier, r.rate, r.exited, r.display, r.attrs]
-                     for r in records]))
+    for name, data in sources:
+        h.update(f"\n{name}\n{len(data)}\n".encode())
+        h.update(data)
     return f"skillbrands search index {FORMAT} {h.hexdigest()}\n".encode()
 
 
 STAMP = "search/stamp.txt"
 
 
-def search_files(directory: Directory, records: list[Record] | None = None,
-                 signed: bytes | None = None) -> Iterator[tuple[str, bytes]]:
-    """Every file of search/: search.js, meta.json, p/<shard>.bin, r/<block>.json,
-    f/<block>.json, f/values.json, y/<letter>.json, t/<n>.json and the stamp."""
+def search_files(directory: Directory, records: list[Record] | None = None) -> Iterator[tuple[str, bytes]]:
+    """Every file of search/ but the stamp (see `write_index`)."""
     records = collect_records(directory) if records is None else records
+    yield from core_files(directory, records)
+    yield from side_files(directory, records)
+
+
+def core_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:
+    """p/<shard>.bin, t/<n>.json, meta.json and search.js."""
     fields = [r.slots() for r in records]
     built = postings.build(fields, [r.tier for r in records])
     shards, files = postings.shard_files(built, SHARD_BYTES)
+    del built
     for shard, data in files:
         yield f"search/p/{shard}.bin", data
-    for start in range(0, len(records), DISPLAY_BLOCK):
-        block = [{"url": r.url, "kind": r.kind, "title": r.name, **r.display}
-                 for r in records[start:start + DISPLAY_BLOCK]]
-        yield f"search/r/{start // DISPLAY_BLOCK}.json", _dumps(block)
-    yield from _attribute_files(directory, records)
-    by_letter: dict[str, list[list[str]]] = {}
-    for chars, syllables in spellings(s for r in records for s in r.spoken):
-        by_letter.setdefault(syllables[0][0], []).append([chars, " ".join(syllables)])
-    for letter, entries in sorted(by_letter.items()):
-        yield f"search/y/{letter}.json", _dumps(entries)
     alphabet = set("".join({field for slots in fields for field in slots}))
     folds = browser_fold(alphabet)
     parts = max(1, min(64, 1 << math.ceil(math.log2(max(1, len(folds) / 256)))))
@@ -350,7 +349,55 @@ def search_files(directory: Directory, records: list[Record] | None = None,
                    "kind": {"brand": "品牌", "institution": "培训机构", "region": "地区"}},
     })
     yield "search/search.js", client()
-    yield STAMP, stamp(records) if signed is None else signed
+
+
+def side_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:
+    """r/<block>.json, f/…, y/<letter>.json: what results show, filter on and spell."""
+    for start in range(0, len(records), DISPLAY_BLOCK):
+        block = [{"url": r.url, "kind": r.kind, "title": r.name, **r.display}
+                 for r in records[start:start + DISPLAY_BLOCK]]
+        yield f"search/r/{start // DISPLAY_BLOCK}.json", _dumps(block)
+    yield from _attribute_files(directory, records)
+    by_letter: dict[str, list[list[str]]] = {}
+    for chars, syllables in spellings(s for r in records for s in r.spoken):
+        by_letter.setdefault(syllables[0][0], []).append([chars, " ".join(syllables)])
+    for letter, entries in sorted(by_letter.items()):
+        yield f"search/y/{letter}.json", _dumps(entries)
+
+
+#: records from which the side files are written by a second process, beside the postings
+PARALLEL_FROM = 20_000
+_JOB: dict[str, object] = {}
+
+
+def write_index(site: StagedSite, directory: Directory, signed: bytes, jobs: int) -> int:
+    """Write the index into the staged site, the stamp last; return the number of files.
+    On large sites a forked worker writes the side files while this process builds the
+    postings (each half takes about as long)."""
+    records = collect_records(directory)
+    if jobs <= 1 or len(records) < PARALLEL_FROM or not can_fork():
+        count = site.write_all(search_files(directory, records))
+    else:
+        _JOB.update(site=site, directory=directory, records=records)
+        try:
+            with fork_pool(1) as pool:
+                side = pool.submit(_write_side_files)
+                count = site.write_all(core_files(directory, records))
+                entries = side.result()
+        finally:
+            _JOB.clear()
+        for relpath, _, _ in entries:
+            site.claim(relpath)
+        site.record(entries)
+        count += len(entries)
+    site.write(STAMP, signed)
+    return count + 1
+
+
+def _write_side_files() -> list[Entry]:
+    site: StagedSite = _JOB["site"]  # type: ignore[assignment]
+    return [site.store.put(site.claim(relpath), relpath, data)
+            for relpath, data in side_files(_JOB["directory"], _JOB["records"])]  # type: ignore[arg-type]
 
 
 def _attribute_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:
