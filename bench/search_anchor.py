@@ -198,15 +198,11 @@ def brand_id(url: str) -> str | None:
 
 
 def expected_ours(directory, queries: list[str]) -> dict[str, set[str]]:
-    """Brand ids our search must return: the tests' plain scan over the brand records."""
-    from search_queries import _scan, records_of  # expected_urls, with each record's words computed once
+    """Brand ids our search must return: the tests' plain scan, brand records only."""
+    from search_queries import expected_urls, records_of
 
-    from skillbrands.search import terms
-
-    brands = [(brand_id(r.url), r.text(), *r.words()) for r in records_of(directory) if r.kind == "brand"]
-    wanted = {q: terms(q) for q in queries}
-    return {q: {b for b, text, runs, spoken in brands if all(_scan(text, runs, spoken, t) for t in parts)}
-            for q, parts in wanted.items()}
+    records = records_of(directory)
+    return {q: {b for url in expected_urls(records, q) if (b := brand_id(url))} for q in queries}
 
 
 def page_text(markup: str) -> str:
