@@ -24,6 +24,7 @@ about 15 million positions, in arrays of 4-byte integers.
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
@@ -252,8 +253,10 @@ def fnv1a(key: str) -> int:
 
 
 def shard_files(postings: Postings, shard_bytes: int) -> tuple[int, Iterator[tuple[int, bytes]]]:
-    """(number of shards, (shard, file bytes) …). A shard file is varints: the number of keys,
-    then per key the UTF-8 length, the key, the list's byte length; then the lists."""
+    """(number of shards, (shard, file bytes) …). A shard file is gzip (stored compressed, so
+    it travels compressed from any server: web servers rarely compress binary files) of
+    varints: the number of keys, then per key the UTF-8 length, the key, the list's byte
+    length; then the lists."""
     size = sum(len(k.encode("utf-8")) + len(b) + 4 for k, b in zip(postings.keys, postings.blobs))
     shards = 1
     while shards * shard_bytes < size:
@@ -269,13 +272,15 @@ def shard_files(postings: Postings, shard_bytes: int) -> tuple[int, Iterator[tup
                 name = postings.keys[n].encode("utf-8")
                 parts += [encode_varints([len(name)]), name, encode_varints([len(postings.blobs[n])])]
             parts += [postings.blobs[n] for n in numbers]
-            yield shard, b"".join(parts)
+            yield shard, gzip.compress(b"".join(parts), compresslevel=6, mtime=0)
 
     return shards, files()
 
 
 def read_shard(data: bytes, key: str) -> list[int]:
     """The list of one key in a shard file ([] if absent): what search.js does."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
     at = 0
 
     def number() -> int:

@@ -42,10 +42,17 @@ function load(path, {binary = false, missing} = {}) {
       const response = await fetch(url);
       if (response.status === 404 && missing !== undefined) return missing;
       if (!response.ok) throw new Error(`${response.status} ${url}`);
-      return binary ? new Uint8Array(await response.arrayBuffer()) : response.json();
+      return binary ? gunzip(new Uint8Array(await response.arrayBuffer())) : response.json();
     }).catch((error) => { cache.delete(path); throw error; }));
   }
   return cache.get(path);
+}
+
+/** Postings shards are stored gzipped (unless a server already undid that). */
+async function gunzip(bytes) {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 function meta() { return load("meta.json"); }
