@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from .content import ContentPage
 from .editions import Edition
@@ -48,8 +49,15 @@ def make_environment(templates: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url)
+    env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url,
+                       wbr_underscores=wbr_underscores)
     return env
+
+
+def wbr_underscores(value: str) -> Markup:
+    """Escaped text with a line-break opportunity after each underscore: `brand_id` wraps as
+    `brand_` / `id` on a phone, never mid-word."""
+    return Markup(str(escape(value)).replace("_", "_<wbr>"))
 
 
 def format_rate(value: float | None) -> str:
