@@ -123,6 +123,27 @@ def test_every_page_has_large_mode_and_a_collapsible_menu(site: Path) -> None:
             assert region.get("role") == "region" and region.get("tabindex") == "0" and region.get("aria-label"), path
 
 
+def test_footer_names_the_publisher_and_the_date_of_the_latest_release(site: Path, repo: Path) -> None:
+    import csv
+
+    from bs4 import BeautifulSoup
+
+    package = json.loads((repo / "datasets" / "datapackage.json").read_text(encoding="utf-8"))
+    publisher = package["publisher"]
+    with open(repo / "datasets" / "releases.csv", encoding="utf-8-sig", newline="") as f:
+        latest = max(row["published_date"] for row in csv.DictReader(f))
+    for path in (site / "index.html", site / "brands" / "index.html", site / "data" / "index.html"):
+        html = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        footer = html.select_one("footer")
+        text = footer.get_text(" ", strip=True)
+        assert publisher["name"] in text and publisher["address"] in text, path
+        assert f"数据更新于 {latest}" in text and footer.select_one("time")["datetime"] == latest
+        links = {a["href"] for a in footer.select("address a")}
+        assert {f"tel:{publisher['phone']}", f"mailto:{publisher['email']}", publisher["feedback"]} <= links
+        icon = html.select_one("link[rel=icon]")
+        assert (path.parent / icon["href"]).is_file() and icon["type"] == "image/svg+xml"
+
+
 # -- Chromium: width, key figures, header ---------------------------------------------------------------
 
 @needs_chromium
