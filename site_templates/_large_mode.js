@@ -1,6 +1,6 @@
 // 长辈模式 (large-text mode). The mode itself needs no script: the header's checkbox
 // #large-mode switches style.css's large rules through `:has(#large-mode:checked)`.
-// This optional script only remembers the choice from page to page (localStorage) and
+// This optional script (inlined into every page's <head> by base.html) only remembers the choice from page to page (localStorage) and
 // sets `html.large` before the first paint, so a remembered choice does not flicker.
 (function () {
   var KEY = "skillbrands-large-mode";
