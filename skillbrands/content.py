@@ -18,6 +18,7 @@ from typing import Callable
 
 import markdown
 import nh3
+from markupsafe import escape
 
 from .cells import unsafe_name
 from .issues import EXCERPT_CHARS, Issue, excerpt
@@ -127,9 +128,32 @@ def load_content(project: Path) -> tuple[list[ContentPage], list[Issue]]:
         except ValueError:
             problem(f"{relpath} 的 order 应为整数。")
             continue
-        pages.append(ContentPage(slug, title, html, relpath, order))
+        pages.append(ContentPage(slug, title, scrolling_tables(html, title), relpath, order))
     pages.sort(key=lambda page: (page.order, page.slug))
     return pages, issues
+
+
+_TABLE = re.compile(r"<table>(.*?)</table>", re.S)
+_HEADING = re.compile(r"<h[2-4][^>]*>(.*?)</h[2-4]>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def scrolling_tables(html: str, title: str) -> str:
+    """Each table of sanitised HTML inside a focusable, labelled region that scrolls sideways on
+    a phone (the page itself never does), named after the heading above it.
+
+    Runs after nh3, whose output has bare `<table>` tags (it keeps no attribute on them) and
+    escaped text, so the label taken from a heading is already safe inside an attribute.
+    """
+    def wrap(match: re.Match[str]) -> str:
+        headings = _HEADING.findall(html, 0, match.start())
+        # heading text from nh3 is escaped except for quotes; the title is plain text
+        name = _TAG.sub("", headings[-1]).strip().replace('"', "&quot;") if headings else str(escape(title))
+        return (f'<p class="swipe-hint" aria-hidden="true">表格较宽时可左右滑动查看 →</p>'
+                f'<div class="table-wrap" role="region" aria-label="表格：{name}（可左右滑动）" tabindex="0">'
+                f"{match.group(0)}</div>")
+
+    return _TABLE.sub(wrap, html)
 
 
 def sanitise(html: str, attribute_filter: Callable[[str, str, str], str | None] | None = None) -> str:

@@ -116,5 +116,8 @@ SETTINGS: dict[str, Setting] = {
 #: top-level descriptor keys the site shows, with the JSON type they must have
 TOP_LEVEL: dict[str, type] = {
     "name": str, "title": str, "description": str, "version": str, "homepage": str, "profile": str,
-    "licenses": list, "sources": list, "skillbrands": dict,
+    "licenses": list, "sources": list, "skillbrands": dict, "publisher": dict,
 }
+
+#: the optional `publisher` object (the footer of every page): name, then how to reach it
+PUBLISHER_FIELDS = ("name", "address", "phone", "email", "feedback")

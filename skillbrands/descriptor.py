@@ -17,7 +17,7 @@ import re2
 from frictionless import Schema
 
 from . import limits
-from .contract import SETTINGS, TABLES, TOP_LEVEL, Column, Table
+from .contract import PUBLISHER_FIELDS, SETTINGS, TABLES, TOP_LEVEL, Column, Table
 from .issues import Issue, excerpt
 
 PACKAGE_FILE = "datasets/datapackage.json"
@@ -108,6 +108,12 @@ def _top_level(descriptor: dict[str, Any]) -> Iterator[Issue]:
         yield from _strings(licence, where, required=(), optional=("path", "name", "title"))
         if not isinstance(licence.get("title", licence.get("name")), str):
             yield _issue(where, "datapackage-missing", f"许可 {where} 应有 title（许可名称，如“知识共享 署名 4.0”）或 name。")
+    publisher = descriptor.get("publisher")
+    if isinstance(publisher, dict):  # the footer: who publishes, and how to reach them
+        yield from _strings(publisher, "publisher", required=PUBLISHER_FIELDS[:1], optional=PUBLISHER_FIELDS[1:])
+        email = publisher.get("email")
+        if isinstance(email, str) and email and not re2.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", email):
+            yield _issue("publisher.email", "datapackage-type", f"publisher.email“{excerpt(email)}”不是电子邮件地址。")
     for index, source in enumerate(_list(descriptor.get("sources"))):
         where = f"sources[{index}]"
         if not isinstance(source, dict):

@@ -23,7 +23,7 @@ from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
 from .search import STAMP, stamp, write_index
-from .render import make_environment, plan_pages, write_pages
+from .render import data_updated, make_environment, plan_pages, write_pages
 from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
 from .workers import WorkerError, workers
@@ -192,7 +192,7 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
         content = prepared.content
         specs = downloads(directory)
         templates = templates_dir(project)
-        env = make_environment(templates)
+        env = make_environment(templates, data_updated(directory, prepared.editions))
     try:
         with StagedSite(out) as site:
             with clock("render"):

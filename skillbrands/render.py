@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from .content import ContentPage
 from .editions import Edition
@@ -38,7 +39,7 @@ class Page:
         return f"{self.url}index.html"
 
 
-def make_environment(templates: Path) -> Environment:
+def make_environment(templates: Path, updated: date | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(templates)),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
@@ -48,8 +49,22 @@ def make_environment(templates: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url)
+    env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url,
+                       wbr_underscores=wbr_underscores)
+    env.globals["data_updated"] = updated  # the footer's 数据更新于
     return env
+
+
+def data_updated(directory: Directory, editions: Iterable[Edition] = ()) -> date | None:
+    """The footer's 数据更新于: the latest annual release's date, else the latest brand's publication."""
+    released = [e.release.published_date for e in editions]
+    return max(released, default=None) or max((b.published_date for b in directory.brands.values()), default=None)
+
+
+def wbr_underscores(value: str) -> Markup:
+    """Escaped text with a line-break opportunity after each underscore: `brand_id` wraps as
+    `brand_` / `id` on a phone, never mid-word."""
+    return Markup(str(escape(value)).replace("_", "_<wbr>"))
 
 
 def format_rate(value: float | None) -> str:

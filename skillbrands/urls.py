@@ -113,6 +113,9 @@ def check_package_urls(descriptor: Mapping[str, Any]) -> list[Issue]:
 
     for key in _PACKAGE_URLS:
         check(key, descriptor.get(key))
+    publisher = descriptor.get("publisher")
+    if isinstance(publisher, dict):
+        check("publisher.feedback", publisher.get("feedback"))
     for key in _PACKAGE_LISTS:
         items = descriptor.get(key)
         for index, item in enumerate(items if isinstance(items, list) else []):

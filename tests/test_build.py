@@ -87,10 +87,13 @@ def test_brand_page_facts_and_rates(built: Path) -> None:
     assert facts["职业（工种）"].startswith("焊工")
     assert facts["品牌层级"] == "盟市级"
     assert "包人社发〔2023〕40号" in facts["公布"]
-    rows = [[c.get_text(strip=True) for c in tr.select("th, td")] for tr in page.select("table.outcomes tbody tr")]
+    header = [th.get_text(strip=True) for th in page.select("table.outcomes thead th")]
+    rows = [dict(zip(header, (c.get_text(strip=True) for c in tr.select("th, td"))))
+            for tr in page.select("table.outcomes tbody tr")]
     # 2023: 441 of 480 passed = 91.9 %, 350 of 480 employed = 72.9 %
-    assert rows[1][:6] == ["2023", "480", "441", "91.9%", "350", "72.9%"]
-    assert rows[0][3] == f"{395 / 430 * 100:.1f}%"
+    assert [rows[1][k] for k in ("年度", "培训人数", "合格人数", "合格率", "就业人数", "就业率")] == [
+        "2023", "480", "441", "91.9%", "350", "72.9%"]
+    assert rows[0]["合格率"] == f"{395 / 430 * 100:.1f}%"
     chain = [a.get_text(strip=True) for a in page.select("ol.chain a")]
     assert chain == ["昆都仑区焊工培训（示例）"]
 

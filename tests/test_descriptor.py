@@ -77,6 +77,12 @@ CASES: list[Case] = [
          D("skillbrands.small_cohort", "datapackage-type", value="0"),
          D("skillbrands.smallcohort", "datapackage-setting-unknown", "warning", value="smallcohort")),
     case("desc_licenses_text", D("licenses", "datapackage-type", value="CC-BY-4.0")),
+    # the footer's publisher: a name, text fields, an e-mail address, a feedback link the site may render
+    case("desc_publisher_bad",
+         D("publisher.name", "datapackage-missing"),
+         D("publisher.phone", "datapackage-type", value="4710000000"),
+         D("publisher.email", "datapackage-type", value="skills at example.org")),
+    case("desc_publisher_feedback", D("publisher.feedback", "url-not-allowed", value="javascript")),
     # -- numbers frictionless reads with Decimal (sNaN made its comparison raise InvalidOperation)
     case("desc_nonfinite_numbers",
          E("criteria.csv", 2, "min_pass_rate", "type-error", "sNaN"),

@@ -121,8 +121,10 @@ def test_index_is_deterministic(sample) -> None:
     assert list(search_files(directory)) == list(search_files(directory))
 
 
-def test_search_box_on_every_page_and_script_only_on_the_search_page(sample) -> None:
+def test_search_box_on_every_page_and_script_only_on_the_search_page(sample, repo: Path) -> None:
     from bs4 import BeautifulSoup
+
+    LARGE_MODE = (repo / "site_templates" / "_large_mode.js").read_text(encoding="utf-8")
 
     _, out = sample
     for page in out.rglob("*.html"):
@@ -131,7 +133,9 @@ def test_search_box_on_every_page_and_script_only_on_the_search_page(sample) -> 
         assert form is not None and form["method"] == "get", page
         assert (page.parent / form["action"]).resolve() == (out / "search" / "index.html").resolve(), page
         assert form.select_one("input[name=q]") is not None
-        scripts = [s.get("src") for s in html.select("script")]
+        # every page has the small inline script that remembers 长辈模式 (the mode works without it)
+        scripts = [s.get("src") for s in html.select("script[src]")]
+        assert [(s.string or "").strip()[:80] for s in html.select("script:not([src])")] == [LARGE_MODE.strip()[:80]], page
         assert scripts == (["../assets/search-page.js"] if page.parent.name == "search" else []), page
     search = BeautifulSoup((out / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
     notice = search.select_one("noscript p")
