@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -323,7 +322,7 @@ def search_files(directory: Directory, records: list[Record] | None = None) -> I
 
 
 def core_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:
-    """p/<shard>.bin, t/<n>.json, meta.json and search.js."""
+    """p/<shard>.bin, meta.json (with the fold table: one request less before the postings) and search.js."""
     fields = [r.slots() for r in records]
     built = postings.build(fields, [r.tier for r in records])
     shards, files = postings.shard_files(built, SHARD_BYTES)
@@ -332,16 +331,13 @@ def core_files(directory: Directory, records: list[Record]) -> Iterator[tuple[st
         yield f"search/p/{shard}.bin", data
     alphabet = set("".join({field for slots in fields for field in slots}))
     folds = browser_fold(alphabet)
-    parts = max(1, min(64, 1 << math.ceil(math.log2(max(1, len(folds) / 256)))))
-    for part in range(parts):
-        yield f"search/t/{part}.json", _dumps({k: v for k, v in folds.items() if ord(k) % parts == part})
     ranges = []
     for rid, r in enumerate(records):
         if not ranges or ranges[-1][1:] != [r.kind, "exited" if r.exited else "listed"]:
             ranges.append([rid, r.kind, "exited" if r.exited else "listed"])
     yield "search/meta.json", _dumps({
         "format": FORMAT, "records": len(records), "shards": shards, "display_block": DISPLAY_BLOCK,
-        "attr_block": ATTR_BLOCK, "fold_parts": parts, "ranges": ranges,
+        "attr_block": ATTR_BLOCK, "fold": folds, "ranges": ranges,
         "first_exited": next((i for i, r in enumerate(records) if r.exited), len(records)),
         "tiers": [*TIERS, None],
         "labels": {"tier": dict(directory.labels[("brands", "tier")]),

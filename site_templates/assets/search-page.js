@@ -139,8 +139,11 @@ function wrap(node) {
   return li;
 }
 
-async function show(offset) {
-  const answer = await search(query, {filters, limit: PAGE, offset, sort, facets: wantFacets});
+// the first results are shown as soon as their few display blocks arrive, the rest of the page after
+const FIRST = 6;
+
+async function show(offset, count = PAGE) {
+  const answer = await search(query, {filters, limit: count, offset, sort, facets: wantFacets});
   if (answer.tooShort) {
     status.textContent = answer.message;
     document.body.dataset.searchDone = "true";
@@ -152,6 +155,11 @@ async function show(offset) {
   }
   for (const result of answer.results) list.append(await item(result, answer.marks, answer.labels));
   const shown = offset + answer.results.length;
+  if (offset === 0 && count < PAGE && shown < answer.total) {
+    document.body.dataset.searchFirst = "true";  // the first results are on the page
+    await show(shown, PAGE - count);
+    return;
+  }
   more.hidden = shown >= answer.total;
   more.onclick = () => { more.hidden = true; show(shown); };
   document.body.dataset.searchDone = "true";  // for tests: the answer is on the page
@@ -159,7 +167,7 @@ async function show(offset) {
 
 if (query.trim()) {
   status.textContent = "正在搜索…";
-  show(0).catch((error) => {
+  show(0, FIRST).catch((error) => {
     status.textContent = `搜索出错：${error.message}`;
     document.body.dataset.searchDone = "error";
   });

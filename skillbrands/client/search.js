@@ -4,7 +4,7 @@
 //     -> Promise<{query, terms, marks, total, results, facets, complete, labels}>
 //
 // It reads the index skillbrands/search.py writes beside it (search/), fetching only what a
-// query needs: meta.json, the fold table parts of the query's characters, one postings shard
+// query needs: meta.json (with the fold table), one postings shard
 // per key, the pinyin spellings of an ASCII term's first letter, and the display blocks of the
 // results shown. Attribute blocks (prefecture, occupation, focus area, year, trainees) are
 // fetched only for a filter or sort that needs them, for `facets: true`, or when the matches
@@ -56,18 +56,6 @@ async function gunzip(bytes) {
 }
 
 function meta() { return load("meta.json"); }
-
-/** The fold table entries for the characters of `text` (fetched by code point part). */
-async function foldTable(info, text) {
-  const parts = new Set();
-  for (const c of text) {
-    for (const x of [c, ...c.normalize("NFKC").toLowerCase()]) {
-      if (x.codePointAt(0) > 0x7f) parts.add(x.codePointAt(0) % info.fold_parts);
-    }
-  }
-  const tables = await Promise.all([...parts].sort((a, b) => a - b).map((p) => load(`t/${p}.json`)));
-  return Object.assign({}, ...tables);
-}
 
 /** One character, folded as the index folds it (NFKC, case, traditional -> simplified, no punctuation). */
 function foldChar(c, table) {
@@ -299,7 +287,7 @@ const allowed = (filter, value) => [].concat(filter).map(String).includes(value 
 export async function search(query, {filters = {}, limit, offset = 0, sort = "relevance", facets: wantFacets = false} = {}) {
   const info = await meta();
   const text = String(query ?? "");
-  const table = await foldTable(info, text);
+  const table = info.fold;
   const wanted = normalise(text, table).text.split(SPACE).filter(Boolean);
   const empty = {query, terms: wanted, marks: [], total: 0, results: [], facets: {}, complete: true, labels: info.labels};
   if (wanted.length === 0) return empty;
@@ -342,7 +330,7 @@ export async function search(query, {filters = {}, limit, offset = 0, sort = "re
 /** [start, end) ranges of `text` (source indices) where a mark matches, for highlighting. */
 export async function highlights(text, marks) {
   const info = await meta();
-  const {text: folded, source} = normalise(text, await foldTable(info, text));
+  const {text: folded, source} = normalise(text, info.fold);
   const ranges = [];
   for (const mark of marks) {
     let from = 0, at;
