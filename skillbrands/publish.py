@@ -95,22 +95,31 @@ class Store:
         key = digest(data)
         old = self.previous.get(relpath)
         if old is not None and old.digest == key and old.size == len(data):
-            source = safe_join(self.published, relpath)
-            if _unchanged(source, old):
-                self.make_parent(path)
-                try:
-                    os.link(source, path, follow_symlinks=False)
-                    return relpath, old, True
-                except OSError as error:
-                    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                        raise PublishError(_explain(error, self.folder)) from error
-                    # gone, another filesystem, no links here: write it instead
+            linked = self.relink(path, relpath)
+            if linked is not None:
+                return linked
         self.write(path, data)
         try:
             written = os.stat(path)
         except OSError as error:
             raise PublishError(_explain(error, self.folder)) from error
         return relpath, Record(key, len(data), written.st_mtime_ns, written.st_ino), False
+
+    def relink(self, path: Path, relpath: str) -> Entry | None:
+        """Hard-link the published copy of `relpath` when it is provably the file this tool
+        wrote (ledger); None when it is not, or cannot be linked (then write it instead)."""
+        old = self.previous.get(relpath)
+        source = safe_join(self.published, relpath)
+        if old is None or not _unchanged(source, old):
+            return None
+        self.make_parent(path)
+        try:
+            os.link(source, path, follow_symlinks=False)
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise PublishError(_explain(error, self.folder)) from error
+            return None  # gone, another filesystem, no links here
+        return relpath, old, True
 
     def write(self, path: Path, data: bytes) -> None:
         """Write one file (parents created once); Chinese error on failure."""
@@ -249,13 +258,8 @@ class StagedSite:
             return None
         for relpath in inside:
             path = self.claim(relpath)
-            source = safe_join(self.target, relpath)
-            self.store.make_parent(path)
-            try:
-                os.link(source, path, follow_symlinks=False)
-                self.record([(relpath, self.previous[relpath], True)])
-            except OSError:  # another filesystem, no links here: copy the proven bytes
-                self.record([self.store.put(path, relpath, source.read_bytes())])
+            entry = self.store.relink(path, relpath)  # else copy the proven bytes
+            self.record([entry or self.store.put(path, relpath, safe_join(self.target, relpath).read_bytes())])
         return len(inside)
 
     def copy_tree(self, source: Path, relpath: str) -> int:

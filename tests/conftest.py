@@ -52,3 +52,13 @@ def unfreeze(project: Path) -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory) -> Path:
+    """The bundled sample, built once for every test that only reads the site."""
+    from skillbrands.pipeline import build_site
+
+    out = tmp_path_factory.mktemp("sample") / "site"
+    build_site(REPO, out)
+    return out

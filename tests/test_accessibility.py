@@ -26,7 +26,7 @@ import pytest
 
 from browser import CHROMIUM, chromium, serve
 from skillbrands.browse import by_occupation
-from skillbrands.pipeline import build_site, prepare
+from skillbrands.pipeline import prepare
 
 REPO = Path(__file__).resolve().parent.parent
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -66,10 +66,8 @@ LISTINGS = ("brands", "institution", "region", "occupation", "listing")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, repo: Path) -> Path:
-    out = tmp_path_factory.mktemp("a11y") / "site"
-    build_site(repo, out)
-    return out
+def site(sample_site: Path) -> Path:
+    return sample_site
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from skillbrands.pipeline import build_site
 
 
 def rows(repo: Path, name: str) -> list[dict[str, str]]:
@@ -20,10 +19,8 @@ def rows(repo: Path, name: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, repo: Path) -> Path:
-    out = tmp_path_factory.mktemp("brand-page") / "site"
-    build_site(repo, out)
-    return out
+def site(sample_site: Path) -> Path:
+    return sample_site
 
 
 def page(site: Path, brand_id: str) -> BeautifulSoup:

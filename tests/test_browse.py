@@ -74,11 +74,9 @@ def data(repo: Path) -> Data:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, repo: Path) -> Path:
+def site(sample_site: Path) -> Path:
     """The sample as published (real page size)."""
-    out = tmp_path_factory.mktemp("browse") / "site"
-    build_site(repo, out)
-    return out
+    return sample_site
 
 
 @pytest.fixture(scope="module")

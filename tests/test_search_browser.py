@@ -10,17 +10,15 @@ import pytest
 
 from browser import CHROMIUM, chromium, run_queries, serve
 from search_queries import expected_urls, records_of, regression_queries
-from skillbrands.pipeline import build_site, prepare
+from skillbrands.pipeline import prepare
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, repo: Path):
+def served(sample_site: Path, repo: Path):
     """(directory, base URL) of the sample site, built and served by this test alone."""
-    out = tmp_path_factory.mktemp("browser") / "site"
-    build_site(repo, out)
-    with serve(out) as base:
+    with serve(sample_site) as base:
         yield prepare(repo).directory, base
 
 

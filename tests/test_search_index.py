@@ -14,11 +14,9 @@ from skillbrands.search import (
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory, repo: Path):
+def sample(sample_site: Path, repo: Path):
     """The bundled sample, built once: (directory, site folder)."""
-    out = tmp_path_factory.mktemp("search") / "site"
-    build_site(repo, out)
-    return prepare(repo).directory, out
+    return prepare(repo).directory, sample_site
 
 
 def reader(out: Path):
