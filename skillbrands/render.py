@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from .charts import employment_distribution, rates_chart
 from .content import ContentPage
 from .editions import Edition
 from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_occupation, by_prefecture, by_tier,
@@ -33,10 +34,11 @@ class Page:
     templates: tuple[str, ...]  # most specific first
     context: dict[str, Any] = field(default_factory=dict)
     depends: tuple[tuple[str, str], ...] = ()  # (resource, key) rows the page shows
+    file: str = "index.html"  # the file in the page's folder (the 404 page is 404.html)
 
     @property
     def path(self) -> str:
-        return f"{self.url}index.html"
+        return f"{self.url}{self.file}"
 
 
 def make_environment(templates: Path, updated: date | None = None) -> Environment:
@@ -52,6 +54,7 @@ def make_environment(templates: Path, updated: date | None = None) -> Environmen
     env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url,
                        wbr_underscores=wbr_underscores)
     env.globals["data_updated"] = updated  # the footer's 数据更新于
+    env.globals["rates_chart"] = rates_chart
     return env
 
 
@@ -100,8 +103,20 @@ EVERYTHING = (("brands", "*"), ("outcomes", "*"))
 
 
 def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
-               editions: list[Edition] = (), frozen: set[int] = frozenset()) -> Iterator[Page]:  # type: ignore[assignment]
-    """Every page of the site, in a fixed order."""
+               editions: list[Edition] = (), frozen: set[int] = frozenset(),  # type: ignore[assignment]
+               site_root: str | None = None) -> Iterator[Page]:
+    """Every page of the site, in a fixed order, then the 404 page, which knows the site's
+    top-level folders (to find the site's root in an address at any depth, when `site_root`,
+    the root path of the published site, is not known)."""
+    folders = {"assets"}
+    for page in _site_pages(directory, content, downloads, editions, frozen):
+        folders.add(page.url.split("/")[0])
+        yield page
+    yield Page("", ("404.html",), {"folders": sorted(folders - {""}), "site_root": site_root}, (), file="404.html")
+
+
+def _site_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
+                editions: list[Edition], frozen: set[int]) -> Iterator[Page]:
     brands = list(directory.brands.values())
     yield Page("", ("index.html",), {"content": content}, EVERYTHING)
     yield from _listing("brands/", brands, ("brands.html", "listing.html"), by_tier(directory),
@@ -186,6 +201,7 @@ def _facet_pages(directory: Directory, brands: list[Brand], facet: Facet) -> Ite
         base = f"{facet.folder}/{value}/"
         context = {"heading": facet.heading(directory, value), "crumbs": [("brands/", "品牌目录")]}
         if facet.views:
+            context["distribution"] = employment_distribution(listed)
             yield from _with_views(base, listed, facet.group(directory), context, EVERYTHING)
         else:
             yield from _listing(base, listed, ("listing.html",), facet.group(directory), context, EVERYTHING)
@@ -202,6 +218,7 @@ def _with_views(base: str, brands: list[Brand], group: Grouping, context: dict[s
     """The listing in sections, and again once per sort (by employment rate, by trainees), unsectioned."""
     views = [(base, "按地区"), *((base + part, title) for part, title, _ in SORTS)]
     yield from _listing(base, brands, ("listing.html",), group, {**context, "views": views}, depends)
+    context = {**context, "distribution": None}  # the sorted views repeat the rows, not the summary
     for part, title, key in SORTS:
         yield from _listing(base + part, sorted(brands, key=key), ("listing.html",), flat,
                             {**context, "views": views, "heading": f"{context['heading']}（{title}）"}, depends)
@@ -224,7 +241,8 @@ def _region_pages(directory: Directory) -> Iterator[Page]:
         depends = (("regions", region.code), *EVERYTHING)
         yield from _listing(base, located, (f"region-{region.code}.html", "region.html"), by_tier(directory),
                             {"heading": region.name, "crumbs": crumbs, "region": region, "own": len(own),
-                             "children": children, "trades": trades(directory, located)}, depends)
+                             "children": children, "trades": trades(directory, located),
+                             "distribution": employment_distribution(located)}, depends)
         if own:
             yield from _listing(f"{base}published/", own, ("listing.html",), by_tier(directory),
                                 {"heading": f"{region.name}人社部门公布的品牌",

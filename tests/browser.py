@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import io
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +19,47 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep the test output clean
         pass
+
+
+class _Mounted(_Quiet):
+    """A site published under a sub-path, answering a missing address with 404.html and status 404,
+    as nginx's `error_page 404 /404.html` or an object store's error document does."""
+
+    prefix = "/"
+
+    def send_head(self):
+        path = self.path.split("?", 1)[0]
+        if not path.startswith(self.prefix):
+            return self._not_found()
+        self.path = "/" + self.path[len(self.prefix):]
+        target = Path(self.translate_path(self.path))
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            return self._not_found()
+        return super().send_head()
+
+    def _not_found(self):
+        body = (Path(self.directory) / "404.html").read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+@contextlib.contextmanager
+def serve_mounted(folder: Path, prefix: str) -> Iterator[str]:
+    """Serve a folder at http://127.0.0.1:<port><prefix>, with the site's 404 page for missing addresses."""
+    handler = type("Handler", (_Mounted,), {"prefix": prefix})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextlib.contextmanager

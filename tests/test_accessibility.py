@@ -58,7 +58,7 @@ def page_types(repo: Path) -> dict[str, str]:
     }
     if prepared.editions:
         types["release"] = f"releases/{prepared.editions[-1].year}/"
-    return {name: f"{url}index.html" for name, url in types.items()}
+    return {**{name: f"{url}index.html" for name, url in types.items()}, "not found": "404.html"}
 
 
 #: pages that list brands: each row must show its employment rate within 390 px

@@ -63,7 +63,7 @@ def test_every_link_resolves_relatively(built: Path) -> None:
     for page in built.rglob("*.html"):
         for a in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select("a[href], link[href]"):
             target = a["href"]
-            if target.startswith(("http://", "https://", "tel:", "#", "mailto:")):
+            if target.startswith(("http://", "https://", "tel:", "#", "mailto:", "data:")):
                 continue
             assert not target.startswith("/"), f"{page}: absolute link {target}"
             resolved = (page.parent / target.split("#")[0]).resolve()
