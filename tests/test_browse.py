@@ -21,7 +21,7 @@ from test_build import tree_bytes
 from skillbrands.pipeline import build_site
 
 LIMIT = 100 * 1024  # bytes a listing page may weigh
-SMALL_PAGES = 7  # rows per page in the paginated build, so most listings span pages
+SMALL_PAGES = 5  # rows per page in the paginated build, so most listings span pages
 LISTINGS = ("brands", "occupations", "tiers", "focus", "years", "regions")
 
 
@@ -273,3 +273,28 @@ def test_a_content_page_cannot_take_a_browse_folder(make_project, slug: str) -> 
     project = make_project()
     (project / "content" / f"{slug}.md").write_text("title: 冲突\n\n正文", encoding="utf-8")
     assert (f"content/{slug}.md", None, None, "content-invalid") in [i.as_tuple() for i in check_project(project)]
+
+
+def test_each_edition_lists_the_brands_listed_on_its_release_date(paged: Path, data: Data, repo: Path) -> None:
+    exits = {e["brand_id"]: e["exit_date"] for e in rows_of(repo, "exits")}
+    for release in rows_of(repo, "releases"):
+        year, when = release["year"], release["published_date"]
+        listed = Counter(b for b, row in data.brands.items()
+                         if row["published_date"] <= when and not (b in exits and exits[b] <= when))
+        assert listed and ids(listing(paged, f"releases/{year}/brands/")) == listed, year
+        html = page(paged, f"releases/{year}")
+        link = html.select_one(f"a[href$='releases/{year}/brands/index.html']")
+        assert link is not None and f"{sum(listed.values())} 个品牌" in link.get_text()
+
+
+def test_exits_are_paginated_newest_first(paged: Path, repo: Path) -> None:
+    exits = sorted(rows_of(repo, "exits"), key=lambda e: (e["exit_date"], e["brand_id"]), reverse=True)
+    shown, current = [], (paged / "exits" / "index.html")
+    while True:
+        html = BeautifulSoup(current.read_text(encoding="utf-8"), "html.parser")
+        shown += [tr.select_one("td.lead a")["href"].split("/")[-2] for tr in html.select("table.exits tbody tr")]
+        following = html.select_one("nav.pager a[rel=next]")
+        if following is None:
+            break
+        current = (current.parent / following["href"]).resolve()
+    assert shown == [e["brand_id"] for e in exits] and len(exits) > SMALL_PAGES

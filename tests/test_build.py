@@ -41,7 +41,9 @@ def test_page_set(built: Path) -> None:
     # every region with brands in its subtree; none for regions without
     regions = {f"regions/{c}" for c in ("150000", "150200", "150203", "150400", "150402")}
     published = {f"{r}/published" for r in regions}  # what each region's department published
-    releases = {"releases", "releases/2022", "releases/2023"}
+    releases = {"releases", "releases/2022", "releases/2023",
+                # each edition's brands; 2023 added brands (2022 is the first edition: nothing to compare)
+                "releases/2022/brands", "releases/2023/brands", "releases/2023/added"}
     # browse without search: by trade and by tier (each also sorted two ways), by focus area and by year
     listings = {f"{base}{view}" for base in (
         "occupations/6-18-02-04", "occupations/4-03-02-01", "occupations/4-10-01-05",

@@ -39,3 +39,11 @@ def test_regression_queries_are_exact_on_a_generated_m_site(m_site) -> None:
         assert set(found) == expected, f"{query}: missing {sorted(expected - set(found))[:5]}, extra {sorted(set(found) - expected)[:5]}"
         found_any += bool(expected)
     assert found_any >= 35
+
+
+def test_no_page_of_the_m_site_weighs_over_100_kb(m_site) -> None:
+    """Every page, listing or not, stays light for a phone on a slow network at national scale
+    (release pages, the exits list and the region index were 0.2–8.6 MB before they were split)."""
+    _, out = m_site
+    heavy = {p.relative_to(out).as_posix(): p.stat().st_size for p in out.rglob("*.html") if p.stat().st_size > 100 * 1024}
+    assert heavy == {}
