@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from .content import ContentPage
 from .editions import Edition
+from .formats import csv_value
 from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_occupation, by_prefecture, by_tier,
                      flat, in_sections, major_groups, trades)
 from .model import TIERS, Brand, Directory
@@ -50,7 +51,7 @@ def make_environment(templates: Path, updated: date | None = None) -> Environmen
         keep_trailing_newline=True,
     )
     env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url,
-                       wbr_underscores=wbr_underscores)
+                       wbr_underscores=wbr_underscores, cell=csv_value, filesize=format_size)
     env.globals["data_updated"] = updated  # the footer's 数据更新于
     return env
 
@@ -65,6 +66,15 @@ def wbr_underscores(value: str) -> Markup:
     """Escaped text with a line-break opportunity after each underscore: `brand_id` wraps as
     `brand_` / `id` on a phone, never mid-word."""
     return Markup(str(escape(value)).replace("_", "_<wbr>"))
+
+
+def format_size(count: int) -> str:
+    """A file's size for people: 1.2 MB, 53.3 KB, 812 字节 (1 KB = 1,000 bytes)."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:,.1f} MB"
+    if count >= 1_000:
+        return f"{count / 1_000:,.1f} KB"
+    return f"{count} 字节"
 
 
 def format_rate(value: float | None) -> str:
@@ -99,8 +109,9 @@ def href_for(url: str) -> Callable[[str], str]:
 EVERYTHING = (("brands", "*"), ("outcomes", "*"))
 
 
-def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
-               editions: list[Edition] = (), frozen: set[int] = frozenset()) -> Iterator[Page]:  # type: ignore[assignment]
+def plan_pages(directory: Directory, content: list[ContentPage], downloads: Any,
+               editions: list[Edition] = (), frozen: set[int] = frozenset(),  # type: ignore[assignment]
+               bundles: Mapping[int, Any] | None = None) -> Iterator[Page]:
     """Every page of the site, in a fixed order."""
     brands = list(directory.brands.values())
     yield Page("", ("index.html",), {"content": content}, EVERYTHING)
@@ -132,7 +143,8 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: list
     yield from _region_pages(directory)
     yield Page("search/", ("search.html",), {}, ())  # the results come from search/*.json, in the browser
     yield Page("exits/", ("exits.html",), {"exited": directory.exits}, (("exits", "*"),))
-    yield Page("data/", ("data.html",), {"downloads": downloads, "editions": editions}, (("*", "*"),))
+    yield Page("data/", ("data.html",), {"summary": downloads, "editions": editions, "frozen": frozen,
+                                        "bundles": bundles or {}}, (("*", "*"),))
     yield Page("releases/", ("releases.html",), {"editions": editions, "frozen": frozen}, (("releases", "*"),))
     for edition in editions:
         yield Page(f"releases/{edition.year}/", (f"release-{edition.year}.html", "release.html"),
