@@ -29,6 +29,8 @@ BATCH = 5_000
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, float):
+        return round(value, 4)  # as in the CSV: 4 decimals
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, date):

@@ -110,7 +110,7 @@ def _write(sheet, row: int, col: int, value: Any, text_format, day, rate) -> Non
     elif isinstance(value, (int, Decimal)):
         sheet.write_number(row, col, float(value) if isinstance(value, Decimal) else value)
     elif isinstance(value, float):
-        sheet.write_number(row, col, value, rate)
+        sheet.write_number(row, col, round(value, 4), rate)  # as in the CSV: 4 decimals
     elif isinstance(value, date):
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
     else:
