@@ -77,31 +77,42 @@ def xlsx_bytes(tables: Iterable[tuple[Table, Iterable[list[Any]]]], meta: Mappin
                     about.write_string(row, col, value, wrap if col == 5 else None)
 
         for table, rows in listing:
-            sheet = book.add_worksheet(table.name[:31])
             widths = [max(_width(c.title), 8) for c in table.columns]
             formats = [text if c.type == "string" else None for c in table.columns]
-            for col, column in enumerate(table.columns):
-                sheet.write_string(0, col, column.title, bold)
-            sheet.freeze_panes(1, 0)
-            number = 0
-            for number, values in enumerate(rows, start=1):
-                if number > SHEET_ROWS:
-                    raise ValueError(f"{table.name} 有超过 {SHEET_ROWS:,} 行，Excel 的一个工作表放不下")
+            part, sheet, number = 1, _sheet(book, table.name, table, bold), 0
+            for values in rows:
+                if number == SHEET_ROWS:  # Excel's limit: the rest goes on brands_2, brands_3 …
+                    _finish(sheet, table, widths, formats, number)
+                    part += 1
+                    sheet, number = _sheet(book, f"{table.name}_{part}", table, bold), 0
+                number += 1
                 for col, value in enumerate(values):
                     if value is None:
                         continue
                     _write(sheet, number, col, value, formats[col], day, rate)
-                    if number <= 200:  # widths from the first rows: cheap, and enough
+                    if number <= 200 and part == 1:  # widths from the first rows: cheap, and enough
                         widths[col] = max(widths[col], _width(_shown(value)))
-            for col, width in enumerate(widths):
-                sheet.set_column(col, col, min(width + 2, _WIDEST), formats[col])
-            if number:
-                sheet.autofilter(0, 0, number, len(table.columns) - 1)
+            _finish(sheet, table, widths, formats, number)
         book.close()
         with open(path, "rb") as handle_:
             return handle_.read()
     finally:
         os.unlink(path)
+
+
+def _sheet(book, name: str, table: Table, bold):
+    sheet = book.add_worksheet(name[:31])
+    for col, column in enumerate(table.columns):
+        sheet.write_string(0, col, column.title, bold)
+    sheet.freeze_panes(1, 0)
+    return sheet
+
+
+def _finish(sheet, table: Table, widths: list[int], formats: list, rows: int) -> None:
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, min(width + 2, _WIDEST), formats[col])
+    if rows:
+        sheet.autofilter(0, 0, rows, len(table.columns) - 1)
 
 
 def _write(sheet, row: int, col: int, value: Any, text_format, day, rate) -> None:
