@@ -17,32 +17,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .export import csv_bytes, dump_json, json_value, metadata
+from .export import metadata, package_head
+from .formats import FileInfo, created_stamp, csv_bytes, dump_json, json_bytes, resource_descriptor, sha256_line, zip_bytes
+from .tables import CHANGE_LABELS, EDITION_LAYOUT, edition_tables  # noqa: F401 (CHANGE_LABELS: for templates)
 from .model import Brand, Directory, Institution
 
 FROZEN_DIR = "datasets/editions"
 SUMS = "SHA256SUMS"
 TOP_CHANGES = 10
 
-# (file, key columns, columns): the tables of an edition and what identifies a row
-BRAND_COLUMNS = ["brand_id", "name", "institution_id", "institution_name", "occupation_code", "occupation_name",
-                 "tier", "region_code", "region_name", "focus_area", "key_support", "key_support_category",
-                 "recommended_from", "published_year", "published_date", "document_no"]
-OUTCOME_COLUMNS = ["brand_id", "year", "trainees", "passed", "employed", "subsidised_key_group", "order_based",
-                   "pass_rate", "employment_rate"]
-EXIT_COLUMNS = ["brand_id", "name", "exit_date", "reason", "detail", "document_no"]
-INSTITUTION_COLUMNS = ["institution_id", "name", "credit_code", "kind", "region_code", "status", "status_date",
-                       "status_reason"]
-CHANGE_COLUMNS = ["change", "id", "name", "before", "after", "detail"]
+#: file -> (key columns, columns): the tables of an edition and what identifies a row (tables.EDITION_LAYOUT)
 TABLES: dict[str, tuple[tuple[str, ...], list[str]]] = {
-    "brands": (("brand_id",), BRAND_COLUMNS),
-    "outcomes": (("brand_id", "year"), OUTCOME_COLUMNS),
-    "exits": (("brand_id",), EXIT_COLUMNS),
-    "institutions": (("institution_id",), INSTITUTION_COLUMNS),
-    "changes": (("change", "id"), CHANGE_COLUMNS),
-}
-CHANGE_LABELS = {"added": "新增品牌", "exited": "退出品牌", "institution_status": "机构状态变化",
-                 "employment_rate": "就业率变化"}
+    name: (keys, [as_name for as_name, _, _ in layout]) for name, keys, layout in EDITION_LAYOUT}
 
 
 @dataclass(frozen=True)
@@ -181,9 +167,12 @@ def _rate_in(brand: Brand, year: int) -> float | None:
 
 # -- files -------------------------------------------------------------------------
 
-def edition_csv(edition: Edition) -> dict[str, bytes]:
-    """The edition's CSV files, byte for byte as frozen and published."""
-    return {f"{name}.csv": csv_bytes(columns, edition.rows(name)) for name, (_, columns) in TABLES.items()}
+def edition_csv(edition: Edition, *, safe: bool = True) -> dict[str, bytes]:
+    """The edition's CSV files, byte for byte as frozen and published.
+
+    `safe=False`: as frozen before text that looks like a formula was neutralised (frozen.py
+    accepts either, so an edition frozen then stays valid and byte-identical)."""
+    return {f"{name}.csv": csv_bytes(columns, edition.rows(name), safe=safe) for name, (_, columns) in TABLES.items()}
 
 
 def sums_file(files: Mapping[str, bytes]) -> bytes:
@@ -195,26 +184,41 @@ def sums_text(digests: Mapping[str, str]) -> bytes:
     return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests)).encode("ascii")
 
 
-def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str, bytes]]:
-    """/data/releases/<year>/: each table as CSV and JSON, changes, and SHA256SUMS.
+def bundle_name(year: int) -> str:
+    return f"skillbrands-{year}.zip"
 
-    One file at a time (at national scale one edition's brands are tens of MB)."""
+
+def edition_files(directory: Directory, edition: Edition) -> Iterator[tuple[str, bytes]]:
+    """/data/releases/<year>/: each table as CSV and JSON, a datapackage.json, SHA256SUMS, and all of
+    them as one zip with its SHA-256 beside it. Every column is described by tables.py; the CSV
+    files are the bytes `freeze` writes (edition_csv)."""
     meta = metadata(directory)
     release = edition.release
     folder = f"data/releases/{release.year}"
-    sums: dict[str, str] = {}
-    for name, (_, columns) in TABLES.items():
-        data = csv_bytes(columns, edition.rows(name))
-        sums[f"{name}.csv"] = hashlib.sha256(data).hexdigest()
-        yield f"{folder}/{name}.csv", data
-        data = dump_json({
-            **meta, "edition": release.year, "published_date": release.published_date.isoformat(),
-            "document_no": release.document_no, "table": name,
-            "rows": [{c: json_value(v) for c, v in zip(columns, row)} for row in edition.rows(name)],
-        }, compact=True)
-        sums[f"{name}.json"] = hashlib.sha256(data).hexdigest()
-        yield f"{folder}/{name}.json", data
-    yield f"{folder}/{SUMS}", sums_text(sums)
+    files: list[tuple[str, bytes]] = []
+    resources = []
+    for table in edition_tables(directory):
+        data = csv_bytes(table.header, edition.rows(table.name))
+        rows = sum(1 for _ in edition.rows(table.name))
+        document = json_bytes(meta, table, edition.rows(table.name), edition=release.year,
+                              published_date=release.published_date.isoformat(), document_no=release.document_no,
+                              table=table.name)
+        infos = (FileInfo.of(f"{folder}/{table.name}.csv", "csv", data),
+                 FileInfo.of(f"{folder}/{table.name}.json", "json", document))
+        files += [(infos[0].path, data), (infos[1].path, document)]
+        resources.append(resource_descriptor(table, infos[0], f"{table.name}.csv", rows, infos[1:]))
+    package = {**package_head(directory, str(release.year), created_stamp(release.published_date)),
+               "title": release.title, "skillbrands:document_no": release.document_no,
+               "skillbrands:published_date": release.published_date.isoformat(), "resources": resources}
+    files.append((f"{folder}/datapackage.json", dump_json(package)))
+    sums = sums_file({path.rsplit("/", 1)[-1]: data for path, data in files})
+    files.append((f"{folder}/{SUMS}", sums))
+    name = bundle_name(release.year)
+    archive = zip_bytes(((f"{name.removesuffix('.zip')}/{path.rsplit('/', 1)[-1]}", data) for path, data in files),
+                        release.published_date)
+    yield from files
+    yield f"{folder}/{name}", archive
+    yield f"{folder}/{name}.sha256", sha256_line(name, archive)
 
 
 class FreezeError(Exception):

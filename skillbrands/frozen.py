@@ -259,10 +259,15 @@ def check_frozen(year: int, stored: Mapping[str, bytes], edition: Edition, locat
     relfolder = f"{FROZEN_DIR}/{year}"
     issues: list[Issue] = []
     current = edition_csv(edition)
+    legacy: dict[str, bytes] | None = None  # as written before formula-like text was neutralised
     for name, (keys, columns) in TABLES.items():
         filename = f"{name}.csv"
         if stored[filename] == current[filename]:
             continue
+        if legacy is None:
+            legacy = edition_csv(edition, safe=False)
+        if stored[filename] == legacy[filename]:
+            continue  # frozen before that rule, unchanged since: the record stays as it was frozen
         if name == "changes" and issues:
             continue  # derived from the tables above: their changed rows already say why
         relpath = f"{relfolder}/{filename}"

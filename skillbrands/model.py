@@ -149,6 +149,7 @@ class Directory:
     assessments: Mapping[str, Assessment] = field(repr=False)  # by brand_id, the evaluated year
     labels: Mapping[tuple[str, str], Mapping[Any, str]] = field(repr=False)  # (resource, field) -> enumLabels
     criteria: CriteriaBook = field(repr=False)  # the book behind `assessments`, to judge other years alike
+    criteria_rows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # criteria.csv, typed, as published
 
     @property
     def small_cohort(self) -> int:
@@ -318,6 +319,9 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         labels=MappingProxyType({(r["name"], f["name"]): f.get("enumLabels", {})
                                  for r in meta["resources"] for f in r["schema"]["fields"]}),
         criteria=book,
+        criteria_rows=tuple(MappingProxyType(dict(row)) for row in sorted(
+            tables.get("criteria", []), key=lambda row: (row["scope_code"], TIERS.index(row["tier"])
+                                                         if row["tier"] in TIERS else len(TIERS)))),
     )
 
 

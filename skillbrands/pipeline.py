@@ -16,13 +16,15 @@ from typing import Iterator
 from jinja2 import TemplateError, TemplateSyntaxError
 
 from .content import ContentPage, load_content
-from .editions import Edition, compute_editions, edition_files, releases_from
-from .export import downloads, export_downloads
+from .editions import Edition, bundle_name, compute_editions, edition_files, releases_from
+from .export import export_downloads
 from .frozen import check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
+from .formats import FileInfo
 from .search import STAMP, stamp, write_index
+from .tables import published_tables
 from .render import data_updated, make_environment, plan_pages, write_pages
 from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
@@ -190,20 +192,25 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
     with clock("model"):
         directory = prepared.directory
         content = prepared.content
-        specs = downloads(directory)
+        tables = published_tables(directory, [e.release for e in prepared.editions])
         templates = templates_dir(project)
         env = make_environment(templates, data_updated(directory, prepared.editions))
     try:
         with StagedSite(out) as site:
-            with clock("render"):
-                listing = [{"name": s.name, "title": s.title, "description": s.description, "columns": s.columns}
-                           for s in specs]
-                pages = list(plan_pages(directory, content, listing, prepared.editions, prepared.frozen))
-                result.pages = write_pages(site, env, directory, pages, content, workers())
             with clock("downloads"):
-                result.downloads = site.write_all(export_downloads(directory, specs))
+                version = str(prepared.editions[-1].year) if prepared.editions else str(directory.meta.get("version", ""))
+                files, summary = export_downloads(directory, tables, today or reference_date(), version)
+                result.downloads = site.write_all(files)
+                bundles: dict[int, FileInfo] = {}
                 for edition in prepared.editions:
-                    result.downloads += site.write_all(edition_files(directory, edition))
+                    for path, data in edition_files(directory, edition):
+                        if path.endswith("/" + bundle_name(edition.year)):
+                            bundles[edition.year] = FileInfo.of(path, "zip", data)
+                        site.write(path, data)
+                        result.downloads += 1
+            with clock("render"):
+                pages = list(plan_pages(directory, content, summary, prepared.editions, prepared.frozen, bundles))
+                result.pages = write_pages(site, env, directory, pages, content, workers())
             with clock("search"):
                 signed = stamp(data_files(project))
                 reused = site.reuse("search", STAMP, signed)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from .charts import employment_distribution, rates_chart
 from .content import ContentPage
 from .editions import Edition
+from .formats import csv_value
 from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_occupation, by_prefecture, by_tier,
                      flat, in_sections, major_groups, trades)
 from .model import TIERS, Brand, Directory
@@ -53,7 +54,7 @@ def make_environment(templates: Path, updated: date | None = None) -> Environmen
         keep_trailing_newline=True,
     )
     env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url,
-                       wbr_underscores=wbr_underscores)
+                       wbr_underscores=wbr_underscores, cell=csv_value, filesize=format_size)
     env.globals["data_updated"] = updated  # the footer's 数据更新于
     env.globals["rates_chart"] = rates_chart
     return env
@@ -69,6 +70,15 @@ def wbr_underscores(value: str) -> Markup:
     """Escaped text with a line-break opportunity after each underscore: `brand_id` wraps as
     `brand_` / `id` on a phone, never mid-word."""
     return Markup(str(escape(value)).replace("_", "_<wbr>"))
+
+
+def format_size(count: int) -> str:
+    """A file's size for people: 1.2 MB, 53.3 KB, 812 字节 (1 KB = 1,000 bytes)."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:,.1f} MB"
+    if count >= 1_000:
+        return f"{count / 1_000:,.1f} KB"
+    return f"{count} 字节"
 
 
 def format_rate(value: float | None) -> str:
@@ -103,21 +113,21 @@ def href_for(url: str) -> Callable[[str], str]:
 EVERYTHING = (("brands", "*"), ("outcomes", "*"))
 
 
-def plan_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
+def plan_pages(directory: Directory, content: list[ContentPage], downloads: Any,
                editions: list[Edition] = (), frozen: set[int] = frozenset(),  # type: ignore[assignment]
-               site_root: str | None = None) -> Iterator[Page]:
+               bundles: Mapping[int, Any] | None = None, site_root: str | None = None) -> Iterator[Page]:
     """Every page of the site, in a fixed order, then the 404 page, which knows the site's
     top-level folders (to find the site's root in an address at any depth, when `site_root`,
     the root path of the published site, is not known)."""
     folders = {"assets"}
-    for page in _site_pages(directory, content, downloads, editions, frozen):
+    for page in _site_pages(directory, content, downloads, editions, frozen, bundles or {}):
         folders.add(page.url.split("/")[0])
         yield page
     yield Page("", ("404.html",), {"folders": sorted(folders - {""}), "site_root": site_root}, (), file="404.html")
 
 
-def _site_pages(directory: Directory, content: list[ContentPage], downloads: list[dict[str, Any]],
-                editions: list[Edition], frozen: set[int]) -> Iterator[Page]:
+def _site_pages(directory: Directory, content: list[ContentPage], downloads: Any,
+                editions: list[Edition], frozen: set[int], bundles: Mapping[int, Any]) -> Iterator[Page]:
     brands = list(directory.brands.values())
     yield Page("", ("index.html",), {"content": content}, EVERYTHING)
     yield from _listing("brands/", brands, ("brands.html", "listing.html"), by_tier(directory),
@@ -151,7 +161,8 @@ def _site_pages(directory: Directory, content: list[ContentPage], downloads: lis
     for pager, chunk in _paginate("exits/", exited):
         yield Page(pager.url, ("exits.html",), {"exited": chunk, "total": len(exited), "pager": pager},
                    (("exits", "*"),))
-    yield Page("data/", ("data.html",), {"downloads": downloads, "editions": editions}, (("*", "*"),))
+    yield Page("data/", ("data.html",), {"summary": downloads, "editions": editions, "frozen": frozen,
+                                        "bundles": bundles}, (("*", "*"),))
     yield Page("releases/", ("releases.html",), {"editions": editions, "frozen": frozen}, (("releases", "*"),))
     for edition in editions:
         yield from _edition_pages(directory, edition, frozen)

@@ -53,10 +53,14 @@ def test_page_set(built: Path) -> None:
                 | brands | institutions | regions | published | releases | listings | facets)
     assert pages == expected
     data = {p.name for p in (built / "data").iterdir()}
-    assert data == {"index.html", "datapackage.json", "releases"} | {
-        f"{name}.{ext}" for name in ("brands", "institutions", "outcomes", "exits") for ext in ("csv", "json")}
+    tables = ("brands", "institutions", "outcomes", "exits", "regions", "occupations", "criteria", "releases",
+              "reviews")
+    assert data == {"index.html", "datapackage.json", "releases", "skillbrands.xlsx", "skillbrands.sqlite",
+                    "skillbrands.datasette.json", "skillbrands.zip", "skillbrands.zip.sha256"} | {
+        f"{name}.{ext}" for name in tables for ext in ("csv", "json")}
     for year in ("2022", "2023"):
-        assert {p.name for p in (built / "data" / "releases" / year).iterdir()} == {"SHA256SUMS"} | {
+        assert {p.name for p in (built / "data" / "releases" / year).iterdir()} == {
+            "SHA256SUMS", "datapackage.json", f"skillbrands-{year}.zip", f"skillbrands-{year}.zip.sha256"} | {
             f"{name}.{ext}" for name in ("brands", "outcomes", "exits", "institutions", "changes")
             for ext in ("csv", "json")}
 
