@@ -66,14 +66,37 @@ def test_page_set(built: Path) -> None:
 
 
 def test_every_link_resolves_relatively(built: Path) -> None:
+    check_links(built)
+
+
+def test_every_link_of_the_sample_resolves(sample_site: Path) -> None:
+    check_links(sample_site)
+
+
+def check_links(built: Path) -> None:
+    """Every link inside the site reaches a file, and every #fragment an id on the page it names."""
+    ids: dict[Path, set[str]] = {}
+
+    def ids_of(page: Path) -> set[str]:
+        if page not in ids:
+            html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+            ids[page] = {tag["id"] for tag in html.select("[id]")}
+        return ids[page]
+
+    checked = 0
     for page in built.rglob("*.html"):
         for a in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select("a[href], link[href]"):
             target = a["href"]
-            if target.startswith(("http://", "https://", "tel:", "#", "mailto:", "data:")):
+            if target.startswith(("http://", "https://", "tel:", "mailto:", "data:")):
                 continue
             assert not target.startswith("/"), f"{page}: absolute link {target}"
-            resolved = (page.parent / target.split("#")[0]).resolve()
+            path, _, fragment = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page.resolve()
             assert resolved.is_file(), f"{page.relative_to(built)} links to missing {target}"
+            if fragment and resolved.suffix == ".html":
+                assert fragment in ids_of(resolved), f"{page.relative_to(built)}: no #{fragment} in {path or 'itself'}"
+                checked += 1
+    assert checked  # the site links to sections (the table of contents of listings): the check is not vacuous
 
 
 def test_no_foreign_resources(built: Path) -> None:
