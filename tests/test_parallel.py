@@ -43,7 +43,7 @@ def test_pages_rendered_by_workers_are_byte_identical(make_project, monkeypatch)
     monkeypatch.setattr(render, "PARALLEL_FROM", 0)
     monkeypatch.setattr(render, "CHUNK_PAGES", 3)
     result = build_site(many, many / "output")
-    assert result.pages == 53  # with search/ and the browse listings (test_build.test_page_set names them)
+    assert result.pages == 57  # with search/, the browse listings and 404.html (test_build.test_page_set names them)
     assert tree_bytes(many / "output") == tree_bytes(one / "output")
 
 
