@@ -29,6 +29,7 @@ class Point:
 class Series:
     name: str  # 就业率
     css: str  # the class that colours and dashes the line (colour is never the only signal)
+    mark: str  # "circle" or "square": the shape of each point, a second signal beside the dash
     points: tuple[Point, ...]
 
     @property
@@ -48,7 +49,7 @@ class RatesChart:
 
 
 #: the rates drawn on a brand page, in legend order
-RATES = (("employment_rate", "就业率", "line-employment"), ("pass_rate", "合格率", "line-pass"))
+RATES = (("employment_rate", "就业率", "line-employment", "circle"), ("pass_rate", "合格率", "line-pass", "square"))
 
 
 def rates_chart(outcomes: Sequence[Outcome]) -> RatesChart | None:
@@ -67,9 +68,9 @@ def rates_chart(outcomes: Sequence[Outcome]) -> RatesChart | None:
         return TOP + plot_h * (1 - rate)
 
     series = tuple(
-        Series(title, css, tuple(Point(o.year, getattr(o, name), x(o.year), y(getattr(o, name)))
-                                 for o in rows if getattr(o, name) is not None))
-        for name, title, css in RATES)
+        Series(title, css, mark, tuple(Point(o.year, getattr(o, name), x(o.year), y(getattr(o, name)))
+                                       for o in rows if getattr(o, name) is not None))
+        for name, title, css, mark in RATES)
     return RatesChart(
         series=tuple(s for s in series if s.points),
         years=tuple((o.year, x(o.year)) for o in rows),
@@ -95,16 +96,13 @@ class Distribution:
     bars: tuple[Bar, ...]
     counted: int  # brands with a latest employment rate
     without: int  # brands without one (no figures yet)
-    width: int = LABEL_W + BAR_W + 56
+    width: int = LABEL_W + BAR_W + 56  # room for the count after the longest bar
     label_width: int = LABEL_W
+    bar_height: int = BAR_HEIGHT
 
     @property
     def height(self) -> int:
         return len(self.bars) * (BAR_HEIGHT + BAR_GAP)
-
-    @property
-    def bar_height(self) -> int:
-        return BAR_HEIGHT
 
 
 def band_of(rate: float) -> int:

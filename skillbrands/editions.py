@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 
 from .export import metadata, package_head
 from .formats import FileInfo, created_stamp, csv_bytes, dump_json, json_bytes, resource_descriptor, sha256_line, zip_bytes
-from .tables import CHANGE_LABELS, EDITION_LAYOUT, edition_tables  # noqa: F401 (CHANGE_LABELS: for templates)
+from .tables import EDITION_LAYOUT, edition_tables
 from .model import Brand, Directory, Institution
 
 FROZEN_DIR = "datasets/editions"

@@ -115,15 +115,14 @@ EVERYTHING = (("brands", "*"), ("outcomes", "*"))
 
 def plan_pages(directory: Directory, content: list[ContentPage], downloads: Any,
                editions: list[Edition] = (), frozen: set[int] = frozenset(),  # type: ignore[assignment]
-               bundles: Mapping[int, Any] | None = None, site_root: str | None = None) -> Iterator[Page]:
+               bundles: Mapping[int, Any] | None = None) -> Iterator[Page]:
     """Every page of the site, in a fixed order, then the 404 page, which knows the site's
-    top-level folders (to find the site's root in an address at any depth, when `site_root`,
-    the root path of the published site, is not known)."""
+    top-level folders (to find the site's root in an address at any depth)."""
     folders = {"assets"}
     for page in _site_pages(directory, content, downloads, editions, frozen, bundles or {}):
         folders.add(page.url.split("/")[0])
         yield page
-    yield Page("", ("404.html",), {"folders": sorted(folders - {""}), "site_root": site_root}, (), file="404.html")
+    yield Page("", ("404.html",), {"folders": sorted(folders - {""})}, (), file="404.html")
 
 
 def _site_pages(directory: Directory, content: list[ContentPage], downloads: Any,

@@ -389,9 +389,3 @@ def edition_tables(directory: Directory) -> list[Table]:
         tables.append(Table(name, _EDITION_TITLES[name], _EDITION_DESCRIPTIONS[name], columns, keys, foreign,
                             lambda: ()))
     return tables
-
-
-def edition_header(name: str) -> list[str]:
-    """The column names of one edition file (what frozen files must carry)."""
-    layout = next(layout for table, _, layout in EDITION_LAYOUT if table == name)
-    return [as_name for as_name, _, _ in layout]

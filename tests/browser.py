@@ -49,27 +49,15 @@ class _Mounted(_Quiet):
 
 
 @contextlib.contextmanager
-def serve_mounted(folder: Path, prefix: str) -> Iterator[str]:
-    """Serve a folder at http://127.0.0.1:<port><prefix>, with the site's 404 page for missing addresses."""
-    handler = type("Handler", (_Mounted,), {"prefix": prefix})
+def serve(folder: Path, prefix: str | None = None) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 (a free port); yields the base URL. With `prefix` ("/skills/nm/")
+    the site is mounted there and a missing address gets the site's 404 page, as a web server would."""
+    handler = _Quiet if prefix is None else type("Handler", (_Mounted,), {"prefix": prefix})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextlib.contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve a folder on 127.0.0.1 (a free port); yields the base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix or '/'}"
     finally:
         server.shutdown()
         server.server_close()
