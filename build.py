@@ -49,6 +49,15 @@ def today_option(command):
     )(command)
 
 
+def _site_base(value: str | None) -> str | None:
+    from skillbrands.urls import site_base
+
+    try:
+        return None if value is None else site_base(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """职业技能培训品牌目录：校验数据、生成网站和开放数据下载。"""
@@ -80,15 +89,23 @@ def validate(project: Path, fmt: str, today) -> None:
     default=None,
     help="输出目录，默认为项目下的 output/。",
 )
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    callback=lambda ctx, param, value: _site_base(value),
+    help="网站发布后的地址，例如 https://rsj.example.gov.cn/pxpp/。给出时页面带规范地址（canonical）和分享信息（Open Graph），"
+         "并生成 sitemap.xml；不给时链接仍是相对的，网站在任何地址下都能用。",
+)
 @format_option
 @today_option
-def build(project: Path, out: Path | None, fmt: str, today) -> None:
+def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today) -> None:
     """校验数据并生成网站；有错误时不改动已发布的输出目录。"""
     from skillbrands.pipeline import BuildError, build_site
 
     out = out if out is not None else project / "output"
     try:
-        result = build_site(project, out, today.date() if today else None)
+        result = build_site(project, out, today.date() if today else None, base_url)
     except BuildError as error:
         if error.issues:
             print_issues(error.issues, fmt)

@@ -133,7 +133,8 @@ def _notes(directory: Directory, meta: Mapping[str, Any], version: str, today: d
         notes.append(("注意", str(meta.get("notice", ""))))
     notes += [("版本", version), ("生成日期", today.isoformat()),
               ("许可", "；".join(str(l.get("title") or l.get("name", "")) for l in meta.get("licenses", []))),
-              ("来源", "；".join(str(s.get("title", "")) for s in meta.get("sources", []))),
+              ("来源", "；".join(str(s.get("title", "")) + (f"（{s['description']}）" if s.get("description") else "")
+                               for s in meta.get("sources", []))),
               ("比例", "合格率 = 合格人数 ÷ 培训人数；就业率 = 培训后三个月内就业人数 ÷ 培训人数；由人数计算，不是填报值。"),
               ("编号和代码", "编号、统一社会信用代码、行政区划代码、职业代码均为文本，请勿转为数字。")]
     return notes

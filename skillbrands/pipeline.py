@@ -15,9 +15,11 @@ from typing import Iterator
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
+from .catalog import CATALOG, catalog_jsonld
 from .content import ContentPage, load_content
 from .editions import Edition, bundle_name, compute_editions, edition_files, releases_from
 from .export import export_downloads
+from .feeds import crawler_files
 from .frozen import check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
@@ -48,6 +50,7 @@ class BuildResult:
     search_reused: bool = False  # the index's input had not changed: its files were carried over
     bytes: int = 0
     linked: int = 0  # files unchanged since the published site, hard-linked instead of written
+    crawler_files: int = 0  # feed.xml, robots.txt and, with a base URL, the sitemap
     issues: list[Issue] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
 
@@ -175,7 +178,9 @@ def templates_dir(project: Path) -> Path:
     return own if own.is_dir() else Path(__file__).resolve().parent.parent / "site_templates"
 
 
-def build_site(project: Path, out: Path, today: date | None = None) -> BuildResult:
+def build_site(project: Path, out: Path, today: date | None = None, base_url: str | None = None) -> BuildResult:
+    """Validate, render and publish the site into `out`. `base_url`: the address it is published
+    at, normalised by `urls.site_base` (canonical URLs, Open Graph, sitemap); None: relative links only."""
     project = Path(project)
     result = BuildResult()
     clock = _Clock(result.stages)
@@ -194,7 +199,8 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
         content = prepared.content
         tables = published_tables(directory, [e.release for e in prepared.editions])
         templates = templates_dir(project)
-        env = make_environment(templates, data_updated(directory, prepared.editions))
+        updated = data_updated(directory, prepared.editions)
+        env = make_environment(templates, updated, base_url)
     try:
         with StagedSite(out) as site:
             with clock("downloads"):
@@ -208,9 +214,17 @@ def build_site(project: Path, out: Path, today: date | None = None) -> BuildResu
                             bundles[edition.year] = FileInfo.of(path, "zip", data)
                         site.write(path, data)
                         result.downloads += 1
+                issued = min((e.release.published_date for e in prepared.editions), default=updated)
+                site.write(CATALOG, catalog_jsonld(directory, summary, prepared.editions, bundles, base_url,
+                                                   issued, updated))
+                result.downloads += 1
             with clock("render"):
                 pages = list(plan_pages(directory, content, summary, prepared.editions, prepared.frozen, bundles))
                 result.pages = write_pages(site, env, directory, pages, content, workers())
+            with clock("feeds"):
+                listed = [page.url for page in pages if page.file == "index.html"]  # not the 404 page
+                crawled = crawler_files(directory, prepared.editions, listed, base_url, today or reference_date())
+                result.crawler_files = site.write_all(crawled)
             with clock("search"):
                 signed = stamp(data_files(project))
                 reused = site.reuse("search", STAMP, signed)

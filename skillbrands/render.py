@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from . import structured
 from .charts import employment_distribution, rates_chart
 from .content import ContentPage
 from .editions import Edition
@@ -26,6 +27,7 @@ from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_
                      flat, in_sections, major_groups, trades)
 from .model import TIERS, Brand, Directory
 from .publish import Entry, StagedSite, Store
+from .structured import ld_json
 from .urls import safe_url
 from .workers import can_fork, fork_pool
 
@@ -43,7 +45,9 @@ class Page:
         return f"{self.url}{self.file}"
 
 
-def make_environment(templates: Path, updated: date | None = None) -> Environment:
+def make_environment(templates: Path, updated: date | None = None, base_url: str | None = None) -> Environment:
+    """Jinja2 for the site's templates. `base_url` (normalised by urls.site_base): the address the
+    site is published at, for canonical URLs, Open Graph and structured data; None: links only."""
     env = Environment(
         loader=FileSystemLoader(str(templates)),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
@@ -54,9 +58,12 @@ def make_environment(templates: Path, updated: date | None = None) -> Environmen
         keep_trailing_newline=True,
     )
     env.filters.update(pct=format_rate, num=format_count, isodate=format_date, safe_url=safe_url,
-                       wbr_underscores=wbr_underscores, cell=csv_value, filesize=format_size)
+                       wbr_underscores=wbr_underscores, cell=csv_value, filesize=format_size, ld_json=ld_json)
     env.globals["data_updated"] = updated  # the footer's 数据更新于
     env.globals["rates_chart"] = rates_chart
+    env.globals["base_url"] = base_url
+    env.globals.update(schema_program=structured.program, schema_organization=structured.organization,
+                       schema_dataset=structured.dataset)
     return env
 
 
@@ -107,6 +114,13 @@ def href_for(url: str) -> Callable[[str], str]:
         return f"{root}{target}"
 
     return href
+
+
+def link_for(url: str, base_url: str | None) -> Callable[[str], str]:
+    """A URL for structured data and feeds: absolute under `base_url` when known, else `href_for`'s."""
+    if base_url is None:
+        return href_for(url)
+    return lambda target: f"{base_url}{target}"
 
 
 #: what a listing of brands depends on: every brand row and its figures
@@ -334,6 +348,7 @@ def render_pages(env: Environment, directory: Directory, pages: Iterable[Page],
         template = env.get_template(next((n for n in page.templates if n in available), page.templates[-1]))
         html = template.render(
             **common, **page.context, page_url=page.url, href=href_for(page.url),
+            link=link_for(page.url, env.globals["base_url"]),
             templates_considered=", ".join(
                 f"*{name}" if name == template.name else name for name in page.templates),
         )

@@ -255,3 +255,21 @@ def html_url_problems(urls: Iterable[HtmlUrl]) -> Iterator[tuple[HtmlUrl, str, s
                 "用相对路径引用（如 ../assets/图片.png），或改成普通链接。")
         elif (problem := url_problem(item.url, relative=True)) is not None:
             yield item, "url-not-allowed", problem
+
+
+def site_base(value: str) -> str:
+    """The address the site is published at (`--base-url`), as `https://host/path/`: http or https,
+    a host, no query, fragment or credentials; a trailing slash is added. ValueError (Chinese) otherwise.
+
+    Given, pages carry canonical URLs and Open Graph tags and the site gets a sitemap; links stay
+    relative either way."""
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"“{excerpt(value)}”不是网站地址：应以 https:// 或 http:// 开头，后接域名，"
+                         "例如 https://rsj.example.gov.cn/pxpp/")
+    if parts.query or parts.fragment or parts.username or parts.password or _INSIDE.search(text) or " " in text:
+        raise ValueError(f"“{excerpt(value)}”：网站地址不能含空格、“?”“#”或用户名密码，例如 https://rsj.example.gov.cn/pxpp/")
+    return text if text.endswith("/") else text + "/"

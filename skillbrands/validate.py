@@ -17,7 +17,7 @@ import os
 import pickle
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -105,12 +105,18 @@ def _rule_issues(loaded: Loaded, today: date) -> Iterable[Issue]:
         yield from rule(tables, today)
 
 
+#: the time zone of the directories' dates: China Standard Time, no daylight saving
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
 def reference_date() -> date:
-    """The date rules compare against: SOURCE_DATE_EPOCH if set (reproducible builds), else today."""
+    """The date rules compare against: SOURCE_DATE_EPOCH if set (reproducible builds), else today in
+    China Standard Time (UTC+8), where the directories' dates are written — never the machine's
+    time zone, so a server set to UTC (or a build at 07:00 in Beijing) gets the same day."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=timezone.utc).date()
-    return date.today()
+        return datetime.fromtimestamp(int(epoch), tz=CHINA).date()
+    return datetime.now(CHINA).date()
 
 
 def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:

@@ -55,7 +55,7 @@ def test_page_set(built: Path) -> None:
     data = {p.name for p in (built / "data").iterdir()}
     tables = ("brands", "institutions", "outcomes", "exits", "regions", "occupations", "criteria", "releases",
               "reviews")
-    assert data == {"index.html", "datapackage.json", "releases", "skillbrands.xlsx", "skillbrands.sqlite",
+    assert data == {"index.html", "datapackage.json", "catalog.jsonld", "releases", "skillbrands.xlsx", "skillbrands.sqlite",
                     "skillbrands.datasette.json", "skillbrands.zip", "skillbrands.zip.sha256"} | {
         f"{name}.{ext}" for name in tables for ext in ("csv", "json")}
     for year in ("2022", "2023"):
@@ -331,11 +331,12 @@ def test_rebuild_links_unchanged_files_and_writes_changed_ones(make_project) -> 
     content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")
     second = build_site(project, out)
     # every file but the changed page and the manifest is linked from the published site
-    assert second.linked == second.pages + second.downloads + second.assets + second.search - 1
+    written = second.pages + second.downloads + second.assets + second.search + second.crawler_files
+    assert second.linked == written - 1
     assert (out / "brands" / "bt-weld" / "index.html").stat().st_ino == inode
     assert "补充一句" in (out / "about" / "index.html").read_text("utf-8")
     manifest = (out / ".skillbrands-site").read_text("utf-8").splitlines()
-    assert len(manifest) == 1 + second.pages + second.downloads + second.assets + second.search
+    assert len(manifest) == 1 + written
     fresh = make_project()
     content = fresh / "content" / "about.md"
     content.write_text(content.read_text("utf-8") + "\n补充一句。\n", "utf-8")
