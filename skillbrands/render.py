@@ -179,7 +179,7 @@ def _edition_pages(directory: Directory, edition: Edition, frozen: set[int]) -> 
     depends = (("releases", str(edition.year)), ("*", "*"))
     lists = [("brands/", f"{edition.year}年度版本收录的品牌", list(edition.brands)),
              *((f"{kind}/", f"{edition.year}年度版本{title}的品牌",
-                [directory.brands[row[1]] for row in edition.changes(kind)])
+                [directory.brands[c.id] for c in edition.changes(kind) if c.id in directory.brands])
                for kind, title in (("added", "新增"), ("exited", "退出")))]
     yield Page(base, (f"release-{edition.year}.html", "release.html"),
                {"edition": edition, "frozen": frozen, "shown": SHOWN_CHANGES,
