@@ -177,6 +177,13 @@ class Directory:
     criteria_rows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # criteria.csv, typed, as published
     corrections: tuple[Correction, ...] = field(default=(), repr=False)  # corrections.csv, in file order
 
+    def field_title(self, resource: str, name: str) -> str:
+        """A column's Chinese title from the schema (the column's own name when it has none)."""
+        for r in self.meta["resources"]:
+            if r["name"] == resource:
+                return next((f.get("title", name) for f in r["schema"]["fields"] if f["name"] == name), name)
+        return name
+
     def corrections_of(self, table: str, key: str) -> list[Correction]:
         """The corrections about one brand (with its figures and exit) or one institution, by date."""
         return sorted((c for c in self.corrections if c.concerns(table, key)), key=lambda c: c.date)
