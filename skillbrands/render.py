@@ -152,7 +152,8 @@ def _site_pages(directory: Directory, content: list[ContentPage], downloads: Any
             f"institutions/{institution.institution_id}/",
             (f"institution-{institution.institution_id}.html", "institution.html"),
             {"institution": institution, "brands": own},
-            (("institutions", institution.institution_id), *(("brands", b.brand_id) for b in own)),
+            (("institutions", institution.institution_id), ("corrections", institution.institution_id),
+             *(("brands", b.brand_id) for b in own)),
         )
     yield from _region_pages(directory)
     yield Page("search/", ("search.html",), {}, ())  # the results come from search/*.json, in the browser
@@ -318,6 +319,7 @@ def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str],
     return (
         ("brands", brand.brand_id), ("outcomes", brand.brand_id), ("exits", brand.brand_id),
         ("institutions", brand.institution.institution_id), ("regions", brand.region.code),
+        ("corrections", brand.brand_id),
         *(("brands", b.brand_id) for b in directory.chain(brand)),
     )
 
