@@ -54,7 +54,7 @@ def test_page_set(built: Path) -> None:
     assert pages == expected
     data = {p.name for p in (built / "data").iterdir()}
     tables = ("brands", "institutions", "outcomes", "exits", "regions", "occupations", "criteria", "releases",
-              "reviews")
+              "reviews", "corrections")
     assert data == {"index.html", "datapackage.json", "releases", "skillbrands.xlsx", "skillbrands.sqlite",
                     "skillbrands.datasette.json", "skillbrands.zip", "skillbrands.zip.sha256"} | {
         f"{name}.{ext}" for name in tables for ext in ("csv", "json")}
