@@ -196,6 +196,42 @@ def freeze(project: Path, year: int, today) -> None:
 
 
 @cli.command()
+@project_option
+@click.option("--draft", is_flag=True, help="把未说明的不同之处作为草稿行加到 datasets/corrections.csv 末尾（原因留空，须填写）。")
+@today_option
+def corrections(project: Path, draft: bool, today) -> None:
+    """列出当前数据与已冻结版本不同、但 corrections.csv 中还没有说明的地方。"""
+    from skillbrands.corrections import PATH, DraftError, append_draft
+    from skillbrands.pipeline import prepare
+
+    when = today.date() if today else None
+    prepared = prepare(project, when)
+    if prepared.directory is None:
+        print_issues([i for i in prepared.issues if i.severity == "error"], "text")
+        click.echo("数据有错误，无法与已冻结的版本比较；请先改正。", err=True)
+        sys.exit(1)
+    uncovered = prepared.uncovered
+    if not uncovered:
+        click.echo("当前数据与已冻结的版本之间的每一处不同都已在 corrections.csv 中说明。")
+        return
+    for d in uncovered:
+        what = f"“{d.old}” → “{d.new}”" if d.old and d.new else (f"补录 “{d.new}”" if d.new else f"删除 “{d.old}”")
+        click.echo(f"{d.table}.csv {d.key_text} {d.field}：{what}（{'、'.join(map(str, d.years))}年度版本）")
+    if not draft:
+        click.echo(f"共 {len(uncovered)} 处未说明；运行 python build.py corrections --draft 可把它们加到 {PATH}。")
+        sys.exit(1)
+    from skillbrands.validate import reference_date
+
+    try:
+        path = append_draft(project, uncovered, when or reference_date())
+    except (DraftError, OSError) as error:
+        click.echo(f"未写入草稿：{getattr(error, 'strerror', None) or error}", err=True)
+        sys.exit(1)
+    click.echo(f"已在 {path} 末尾加上 {len(uncovered)} 行草稿；请核对 kind（correction 勘误 / change 变更 / "
+               "late_record 补录），在 reason 一列写明原因，再运行 python build.py validate。")
+
+
+@cli.command()
 @click.option("--scale", type=click.Choice(["S", "M", "L"]), required=True,
               help="规模：S 约 2,000 个品牌，M 约 20,000 个，L 约 200,000 个（每个品牌 5 年成效数据）。")
 @click.option("--seed", type=int, default=1, show_default=True, help="随机种子；规模和种子相同，生成的文件逐字节相同。")

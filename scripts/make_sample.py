@@ -278,6 +278,27 @@ def write_csv(path: Path, fields: list[str], rows: list[dict[str, object]]) -> N
             writer.writerow(["" if v is None else v for v in row.values()])
 
 
+#: what happened after the frozen editions were published (corrections.csv), applied to the generated
+#: rows after every random draw, so the rest of the sample stays as it was
+CORRECTIONS = [
+    {"date": "2026-03-16", "table": "institutions", "key": "als-tenggeli-jigong", "field": "name",
+     "old_value": "阿拉善盟腾格里技工学校", "new_value": "阿拉善盟腾格里技师学院", "kind": "change",
+     "reason": "经批准，学校升格为技师学院并更名（示例）", "document_no": "内人社函〔2026〕15号"},
+    {"date": "2026-05-08", "table": "institutions", "key": "hh-beiyuan-zhiyuan", "field": "phone",
+     "old_value": "0471-5070022", "new_value": "0471-5070088", "kind": "change",
+     "reason": "机构更换联系电话（示例）", "document_no": None},
+]
+
+
+def apply_corrections(institutions: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Apply CORRECTIONS to the generated institutions; return them as corrections.csv's rows."""
+    for c in CORRECTIONS:
+        row = next(r for r in institutions if r["institution_id"] == c["key"])
+        assert row[c["field"]] == c["old_value"], (c, row[c["field"]])
+        row[c["field"]] = c["new_value"]
+    return [dict(c) for c in CORRECTIONS]
+
+
 class Generator:
     def __init__(self, reference: Path) -> None:
         self.rng = random.Random(2022)
@@ -537,7 +558,8 @@ class Generator:
                                     b.prog.outcomes[y]))}
                         for b in brands for y in self.window(b)]
         inst_rows = [{k: v for k, v in i.items() if not k.startswith("_")} for i in institutions]
-        return {"regions": self.regions, "occupations": self.occupations, "institutions": inst_rows,
+        corrections = apply_corrections(inst_rows)
+        return {"corrections": corrections, "regions": self.regions, "occupations": self.occupations, "institutions": inst_rows,
                 "brands": brand_rows, "outcomes": outcome_rows, "exits": exits,
                 "criteria": self.make_criteria(), "releases": self.make_releases(brands),
                 "reviews": [{"brand_id": e["brand_id"], "year": e["exit_date"][:4], "result": "exited",

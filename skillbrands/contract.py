@@ -92,6 +92,11 @@ TABLES: dict[str, Table] = {
         {"brand_id": text(True), "year": integer(True), "result": text(True, ("retained", "exited")),
          "document_no": text(True)},
         key=("brand_id", "year"), references={"brand_id": ("brands", "brand_id")}, optional=True),
+    "corrections": Table(
+        {"date": day(True), "table": text(True, ("brands", "institutions", "outcomes", "exits", "regions")),
+         "key": text(True), "field": text(True), "old_value": text(), "new_value": text(),
+         "kind": text(True, ("correction", "change", "late_record")), "reason": text(), "document_no": text()},
+        key=("date", "table", "key", "field"), optional=True),
 }
 
 

@@ -65,9 +65,26 @@ def _exit_entries(directory: Directory, editions: Sequence[Edition]) -> Iterator
                         f"{detail}。文号：{exit.document_no}。")
 
 
+#: where a correction's row is shown: the page of the brand or institution it concerns
+_CORRECTED_PAGES = {"brands": "brands", "outcomes": "brands", "exits": "brands", "institutions": "institutions"}
+
+
+def _correction_entries(directory: Directory, editions: Sequence[Edition]) -> Iterator[FeedEntry]:
+    for c in directory.corrections:
+        kind = directory.label("corrections", "kind", c.kind)
+        field = directory.field_title(c.table, c.field)
+        folder = _CORRECTED_PAGES.get(c.table)
+        url = f"{folder}/{c.key.split('/')[0]}/" if folder else "data/"
+        published = f"（{'、'.join(f'{y}年度' for y in c.years)}版本公布的是旧值）" if c.years else ""
+        document = f"文号：{c.document_no}。" if c.document_no else ""
+        yield FeedEntry("correction", kind, f"{c.date.isoformat()}/{c.table}/{c.key}/{c.field}",
+                        f"{kind}：{directory.label('corrections', 'table', c.table)} {c.key} 的“{field}”", c.date, url,
+                        f"“{c.old_value}”改为“{c.new_value}”{published}。原因：{c.reason.rstrip('。')}。{document}")
+
+
 #: every kind of event the feed carries; each yields FeedEntry values
 FEED_SOURCES: tuple[Callable[[Directory, Sequence[Edition]], Iterable[FeedEntry]], ...] = (
-    _edition_entries, _exit_entries)
+    _edition_entries, _exit_entries, _correction_entries)
 
 
 def feed_entries(directory: Directory, editions: Sequence[Edition], today: date) -> list[FeedEntry]:

@@ -40,17 +40,20 @@ class FileInfo:
 
 # -- CSV ---------------------------------------------------------------------------
 
-def csv_bytes(header: list[str], rows: Iterable[list[Any]], *, safe: bool = True) -> bytes:
+def csv_bytes(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     """RFC 4180 CSV, CRLF, UTF-8 with a BOM so that Excel and WPS open Chinese text correctly.
 
-    `safe`: text that a spreadsheet would run as a formula gets a leading `'` (csv_cell).
-    Only `safe=False` reproduces files frozen before that rule (frozen.py)."""
+    Text that a spreadsheet would run as a formula gets a leading `'` (csv_cell)."""
+    return csv_text_bytes(header, ([csv_cell(value) for value in row] for row in rows))
+
+
+def csv_text_bytes(header: list[str], rows: Iterable[list[str]]) -> bytes:
+    """Cells already written as text, in the same dialect as csv_bytes (frozen.py re-writes a frozen
+    file's own cells this way to see that its bytes are the ones `freeze` wrote)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    cell = csv_cell if safe else csv_value
-    for row in rows:
-        writer.writerow([cell(value) for value in row])
+    writer.writerows(rows)
     return BOM + buffer.getvalue().encode("utf-8")
 
 

@@ -2,11 +2,12 @@
 
 Every entry of `datasets/editions/` must be a real folder named exactly as a year in
 releases.csv (four ASCII digits), holding the edition's five CSV files and a
-SHA256SUMS in sha256sum's format whose digests match. A whole edition is then
-recomputed from today's data and compared row by row; any change is an issue at the
-source row that caused it. Damage of any kind is an `Issue` at the damaged file, never
-an exception, and nothing behind a symlink is read (`pipeline.check_paths` refuses it).
-Only an edition checked and found intact counts as frozen (`History.verified`).
+SHA256SUMS in sha256sum's format whose digests match. The frozen files are the edition:
+it is published from them byte for byte and never recomputed. Today's data are compared
+with them row by row only to find what changed since (`RowChange`), which corrections.csv
+must explain (`corrections.py`). Damage of any kind is an `Issue` at the damaged file,
+never an exception, and nothing behind a symlink is read (`pipeline.check_paths` refuses
+it). Only an edition checked and found intact counts as frozen (`History.verified`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Callable, Mapping
 
 from . import limits
-from .editions import FROZEN_DIR, SUMS, TABLES, Edition, edition_csv
+from .editions import FROZEN_DIR, SUMS, TABLES, Edition, csv_rows, edition_csv, plain
+from .formats import csv_text_bytes
 from .issues import Issue, excerpt
 
 Locate = Callable[[str, tuple[str, ...]], int | None]
@@ -40,19 +42,24 @@ _ASK = "已公布的版本不能修改：请从 git 历史中恢复该文件（g
 
 @dataclass(frozen=True)
 class History:
-    """What the frozen editions say: the years checked and found intact, and every problem."""
+    """What the frozen editions say: the years checked and found intact, their files, how today's
+    data differ from them, and every problem."""
 
-    verified: frozenset[int]  # frozen, compared with today's data, unchanged: the site says 已冻结
+    verified: frozenset[int]  # frozen, read whole, intact: the site says 已冻结
     issues: tuple[Issue, ...]
+    stored: Mapping[int, Mapping[str, bytes]] = field(default_factory=dict)  # year -> the frozen CSV files
+    changes: Mapping[int, tuple["RowChange", ...]] = field(default_factory=dict)  # year -> rows today's data differ in
 
 
 def check_history(project: Path, editions: list[Edition] | None, release_years: set[int] | None,
-                  today: date, locate: Locate) -> History:
+                  today: date, locate: Locate, keys: Mapping[str, tuple[str, ...]] | None = None) -> History:
     """Every entry of datasets/editions/: a folder named as a release year, whole, matching its
-    SHA256SUMS and unchanged by today's data. Nothing behind a symlink is read (check_paths reports it).
+    SHA256SUMS; and, for each, the rows today's data would publish otherwise (for corrections.py).
+    Nothing behind a symlink is read (check_paths reports it).
 
     `editions` is None when the data has errors: the folders are still checked, not compared.
     `release_years` is None when releases.csv cannot be read: folder names are checked, not looked up.
+    `keys`: each table's key columns (the schema's primaryKey).
     """
     issues: list[Issue] = []
     folders, claimed, readable = _edition_folders(project, issues)
@@ -64,14 +71,18 @@ def check_history(project: Path, editions: list[Edition] | None, release_years: 
                                 "这个文件夹是误建的，须经批准后删除它。"))
     by_year = {edition.year: edition for edition in editions or ()}
     verified: set[int] = set()
+    kept: dict[int, Mapping[str, bytes]] = {}
+    differences: dict[int, tuple[RowChange, ...]] = {}
     for year in sorted(folders):
         stored, problems = read_frozen(project, year)
         issues += problems
         if stored is not None and year in by_year:
-            changed = check_frozen(year, stored, by_year[year], locate)
-            issues += changed
-            if not changed:
+            changed, problems = compare_frozen(year, stored, by_year[year], keys or {})
+            issues += problems
+            if not problems:
                 verified.add(year)
+                kept[year] = stored
+                differences[year] = tuple(changed)
     if readable:
         for edition in editions or ():
             if edition.year not in claimed and edition.release.published_date <= today:
@@ -79,7 +90,7 @@ def check_history(project: Path, editions: list[Edition] | None, release_years: 
                     "datasets/releases.csv", locate("releases", (str(edition.year),)), "year", "edition-not-frozen",
                     "warning", f"{edition.year}年度版本已于 {edition.release.published_date.isoformat()} 公布，但尚未冻结；"
                     f"请运行 python build.py freeze --year {edition.year} 并提交 {FROZEN_DIR}/{edition.year}/。"))
-    return History(frozenset(verified), tuple(issues))
+    return History(frozenset(verified), tuple(issues), kept, differences)
 
 
 def _shown(name: str) -> str:
@@ -249,53 +260,71 @@ def _check_text(data: bytes, columns: list[str], relpath: str) -> list[Issue]:
     return []
 
 
-def check_frozen(year: int, stored: Mapping[str, bytes], edition: Edition, locate: Locate) -> list[Issue]:
-    """Compare a frozen edition (checked whole by `read_frozen`) with the one today's data produce;
-    one issue per changed row.
+@dataclass(frozen=True)
+class RowChange:
+    """A row of a frozen edition file that today's data would write otherwise (or not at all)."""
 
-    `locate(resource, key)` gives the spreadsheet row of a source row (brands by id,
-    outcomes by (brand_id, year) …) so staff see which committed row changed history.
+    table: str  # the edition's file without .csv: brands, outcomes, exits, institutions
+    key: tuple[str, ...]  # the row's key, as text
+    old: Mapping[str, str] | None  # the frozen row (None: the row was not published)
+    new: Mapping[str, str] | None  # the row as today's data has it (None: it would not be there)
+
+
+def compare_frozen(year: int, stored: Mapping[str, bytes], edition: Edition,
+                   keys: Mapping[str, tuple[str, ...]]) -> tuple[list[RowChange], list[Issue]]:
+    """Compare a frozen edition (checked whole by `read_frozen`) with the one today's data produce.
+
+    The frozen files are the edition and are never rewritten: this only finds what differs, row
+    by row (`keys`: the key columns of each table, from the schema's primaryKey), so that every
+    difference can be matched with corrections.csv. Cells are compared as text without the `'`
+    that neutralises formula-like text, so an edition frozen before that rule reads the same.
+    The changes file is not compared: it is derived from the other four. Damage is an issue: a
+    file whose rows do not read back, or the same rows in other bytes (line ends, quotes, order,
+    BOM edited and SHA256SUMS regenerated), which is tampering.
     """
     relfolder = f"{FROZEN_DIR}/{year}"
+    changes: list[RowChange] = []
     issues: list[Issue] = []
     current = edition_csv(edition)
-    legacy: dict[str, bytes] | None = None  # as written before formula-like text was neutralised
-    for name, (keys, columns) in TABLES.items():
+    for name, (_, columns) in TABLES.items():
         filename = f"{name}.csv"
-        if stored[filename] == current[filename]:
-            continue
-        if legacy is None:
-            legacy = edition_csv(edition, safe=False)
-        if stored[filename] == legacy[filename]:
-            continue  # frozen before that rule, unchanged since: the record stays as it was frozen
-        if name == "changes" and issues:
-            continue  # derived from the tables above: their changed rows already say why
         relpath = f"{relfolder}/{filename}"
-        old, problems = _rows_by_key(stored[filename], keys, columns, relpath)
+        if stored[filename] == current[filename]:
+            continue  # the common case, one comparison of bytes: nothing is parsed
+        rows, order, problems = _rows_by_key(stored[filename], keys.get(name, TABLES[name][0]), columns, relpath)
         if problems:
             issues += problems
             continue
-        new, problems = _rows_by_key(current[filename], keys, columns, relpath)
+        if name == "changes":
+            continue  # derived from the other four: their rows say what changed
+        now, now_order, problems = _rows_by_key(current[filename], keys.get(name, TABLES[name][0]), columns, relpath)
         if problems:  # today's own file did not read back (a cell beyond the csv module's limit)
             issues.append(Issue(relpath, None, None, "edition-changed", "error",
-                                f"按当前数据算出的{year}年度版本的 {filename} 与冻结的文件不同（无法逐行比较）。"
-                                f"已公布的版本不能修改：请撤销这次对数据的改动。"))
+                                f"按当前数据算出的{year}年度版本的 {filename} 无法与冻结的文件逐行比较。"
+                                "请检查数据中是否有极长的单元格。"))
             continue
-        changed = [_changed_row(year, name, key, old.get(key), new.get(key), columns, locate, relfolder)
-                   for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
-        if not changed:  # the same rows in other bytes: line ends, quotes, order or BOM edited
-            changed = [Issue(relpath, None, None, "edition-tampered", "error",
-                             f"{relpath} 与按当前数据算出的{year}年度版本行行相同，但文件本身不同（换行符、引号、"
-                             f"行的顺序或 BOM 被改过，{SUMS} 也被重新生成）。{_ASK}")]
-        issues += changed
-    return issues
+        found = [RowChange(name, key, rows.get(key), now.get(key))
+                 for key in sorted(set(rows) | set(now)) if rows.get(key) != now.get(key)]
+        changes += found
+        if not found and (_canonical(stored[filename], columns) != stored[filename] or order != now_order):
+            issues.append(Issue(relpath, None, None, "edition-tampered", "error",
+                                f"{relpath} 与冻结时写入的文件行行相同，但文件本身不同（换行符、引号、行的顺序或 BOM "
+                                f"被改过，{SUMS} 也被重新生成）。{_ASK}"))
+    return changes, issues
 
 
-def _rows_by_key(data: bytes, keys: tuple[str, ...], columns: list[str],
-                 relpath: str) -> tuple[dict[tuple[str, ...], dict[str, str]], list[Issue]]:
-    """The rows of a frozen file by key; problems (cells not lining up, keys twice) instead of exceptions."""
+def _canonical(data: bytes, columns: list[str]) -> bytes:
+    """The file's own cells, written again as `freeze` writes them (BOM, CRLF, minimal quoting)."""
+    return csv_text_bytes(columns, csv_rows(data))
+
+
+def _rows_by_key(data: bytes, keys: tuple[str, ...], columns: list[str], relpath: str
+                 ) -> tuple[dict[tuple[str, ...], dict[str, str]], list[tuple[str, ...]], list[Issue]]:
+    """The rows of a frozen file by key (cells as plain text), the keys in file order, and problems
+    (cells not lining up, keys twice) instead of exceptions."""
     positions = [columns.index(k) for k in keys]
     rows: dict[tuple[str, ...], dict[str, str]] = {}
+    order: list[tuple[str, ...]] = []
     problems: list[Issue] = []
     first: dict[tuple[str, ...], int] = {}
     bad = 0
@@ -319,37 +348,11 @@ def _rows_by_key(data: bytes, keys: tuple[str, ...], columns: list[str],
                 problem(number, f"这一行与第{first[key]}行的编号（{excerpt('、'.join(key))}）相同。")
                 continue
             first[key] = number
-            rows[key] = dict(zip(columns, cells))
+            order.append(key)
+            rows[key] = {column: plain(cell) for column, cell in zip(columns, cells)}
     except csv.Error:
         problem(number + 1, "从这一行起无法按 CSV 格式读取（引号或换行有误）。")
     if bad > ROW_PROBLEMS:
         problems.append(Issue(relpath, None, None, "edition-file-invalid", "error",
                               f"{relpath} 还有 {bad - ROW_PROBLEMS} 行有同样的问题，未逐一列出。"))
-    return rows, problems
-
-
-#: edition columns that are not a column of the source row (joined or computed)
-_DERIVED = {"institution_name", "region_name", "pass_rate", "employment_rate"}
-_SOURCE = {"brands": "brands", "outcomes": "outcomes", "exits": "exits", "institutions": "institutions"}
-
-
-def _changed_row(year, name, key, old, new, columns, locate, relfolder) -> Issue:
-    shown = excerpt("、".join(key))
-    title = f"{year}年度版本（已冻结）"
-    if old is None:
-        what = f"会在{title}的 {name}.csv 中增加一行（{shown}）"
-    elif new is None:
-        what = f"会使{title}的 {name}.csv 中的一行（{shown}）消失"
-    else:
-        diffs = [f"{c} 由“{excerpt(old[c])}”变为“{excerpt(new.get(c, ''))}”" for c in columns if old.get(c) != new.get(c)]
-        what = f"会改变{title}中 {name}.csv 的一行（{shown}）：{'；'.join(diffs)}"
-    message = (f"这次提交的数据{what}。已公布的版本不能修改：请撤销这处改动；"
-               f"如确需更正历史版本，须经批准后删除 {relfolder}/ 并重新冻结。")
-    resource = _SOURCE.get(name)
-    row = locate(resource, key) if resource else None
-    if resource and row is not None:
-        changed = [c for c in columns if old and new and old.get(c) != new.get(c) and c not in _DERIVED]
-        return Issue(f"datasets/{resource}.csv", row, changed[0] if changed else None, "edition-changed", "error",
-                     message)
-    return Issue(f"{relfolder}/{name}.csv", None, None, "edition-changed", "error", message)
-
+    return rows, order, problems

@@ -545,6 +545,7 @@ COLUMNS = {
                  "key_support_categories", "document_no", "notes"],
     "releases": ["year", "published_date", "document_no", "title", "notes"],
     "reviews": ["brand_id", "year", "result", "document_no"],
+    "corrections": ["date", "table", "key", "field", "old_value", "new_value", "kind", "reason", "document_no"],
 }
 
 

@@ -81,7 +81,10 @@ CODES: dict[str, str] = {
     "datapackage-invalid": "数据包描述文件有误",
     "content-invalid": "页面文件有误",
     # yearly editions
-    "edition-changed": "改动会改变已冻结的年度版本",
+    "edition-changed": "与已冻结的年度版本不同，corrections.csv 中没有说明",
+    "correction-reason-missing": "更正没有填写原因",
+    "correction-field-unknown": "更正的列名不存在",
+    "correction-key-invalid": "更正的编号不是该表的主键",
     "edition-tampered": "已冻结版本的文件被改动",
     "edition-not-frozen": "已公布的年度版本尚未冻结",
     # personal information must never be published

@@ -132,6 +132,31 @@ class Brand:
         return self.outcomes[-1] if self.outcomes else None
 
 
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """One row of corrections.csv: a published value corrected, changed or recorded late.
+
+    `years` are the frozen editions that published `old_value` (set when the data are compared
+    with them, corrections.reconcile); empty for a change no edition published (a phone number)."""
+
+    date: date
+    table: str  # brands, institutions, outcomes, exits, regions
+    key: str  # the row's primary key, its columns joined by "/" (kdl-weld/2021)
+    field: str
+    old_value: str
+    new_value: str
+    kind: str  # correction 勘误, change 变更, late_record 补录
+    reason: str
+    document_no: str | None
+    years: tuple[int, ...] = ()
+
+    def concerns(self, table: str, key: str) -> bool:
+        """About this row, or (for a brand) about one of its rows: its outcomes, its exit."""
+        if self.table == table and self.key == key:
+            return True
+        return table == "brands" and self.table in ("outcomes", "exits") and self.key.split("/")[0] == key
+
+
 @dataclass(frozen=True)
 class Directory:
     """Everything a page or a download needs, with the indexes to find it fast."""
@@ -150,6 +175,29 @@ class Directory:
     labels: Mapping[tuple[str, str], Mapping[Any, str]] = field(repr=False)  # (resource, field) -> enumLabels
     criteria: CriteriaBook = field(repr=False)  # the book behind `assessments`, to judge other years alike
     criteria_rows: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # criteria.csv, typed, as published
+    corrections: tuple[Correction, ...] = field(default=(), repr=False)  # corrections.csv, in file order
+
+    def field_title(self, resource: str, name: str) -> str:
+        """A column's Chinese title from the schema (the column's own name when it has none)."""
+        for r in self.meta["resources"]:
+            if r["name"] == resource:
+                return next((f.get("title", name) for f in r["schema"]["fields"] if f["name"] == name), name)
+        return name
+
+    def corrections_of(self, table: str, key: str) -> list[Correction]:
+        """The corrections about one brand (with its figures and exit) or one institution, by date."""
+        return sorted((c for c in self.corrections if c.concerns(table, key)), key=lambda c: c.date)
+
+    def former_names(self, table: str, key: str) -> list[tuple[str, date]]:
+        """曾用名: the names a brand or institution had before a change (kind `change`), with the
+        date each stopped being used, oldest first."""
+        return sorted(((c.old_value, c.date) for c in self.corrections
+                       if c.table == table and c.key == key and c.field == "name" and c.kind == "change" and c.old_value),
+                      key=lambda pair: pair[1])
+
+    def corrections_in(self, year: int) -> list[Correction]:
+        """The corrections to what the frozen edition of `year` published."""
+        return sorted((c for c in self.corrections if year in c.years), key=lambda c: c.date)
 
     @property
     def small_cohort(self) -> int:
@@ -319,10 +367,22 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
         labels=MappingProxyType({(r["name"], f["name"]): f.get("enumLabels", {})
                                  for r in meta["resources"] for f in r["schema"]["fields"]}),
         criteria=book,
+        corrections=corrections_from(tables.get("corrections", [])),
         criteria_rows=tuple(MappingProxyType(dict(row)) for row in sorted(
             tables.get("criteria", []), key=lambda row: (row["scope_code"], TIERS.index(row["tier"])
                                                          if row["tier"] in TIERS else len(TIERS)))),
     )
+
+
+def corrections_from(rows: list[dict[str, Any]]) -> tuple[Correction, ...]:
+    """corrections.csv as values, in file order (blank cells as empty text)."""
+    def text(row: dict[str, Any], name: str) -> str:
+        value = row.get(name)
+        return "" if value is None else str(value)
+
+    return tuple(Correction(row["date"], text(row, "table"), text(row, "key"), text(row, "field"),
+                            text(row, "old_value"), text(row, "new_value"), text(row, "kind"), text(row, "reason"),
+                            row.get("document_no")) for row in rows)
 
 
 def criteria_book(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str, Any]]],

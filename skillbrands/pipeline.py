@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Iterator
@@ -17,10 +17,11 @@ from jinja2 import TemplateError, TemplateSyntaxError
 
 from .catalog import CATALOG, catalog_jsonld
 from .content import ContentPage, load_content
-from .editions import Edition, bundle_name, compute_editions, edition_files, releases_from
+from .corrections import Difference, primary_keys, reconcile
+from .editions import Edition, bundle_name, compute_editions, edition_files, published, releases_from
 from .export import export_downloads
 from .feeds import crawler_files
-from .frozen import check_history
+from .frozen import History, check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
@@ -68,6 +69,7 @@ class Prepared:
     directory: Directory | None = None  # None when the data has errors
     editions: list[Edition] = field(default_factory=list)
     frozen: set[int] = field(default_factory=set)  # checked against today's data and intact: "已冻结"
+    uncovered: list[Difference] = field(default_factory=list)  # differences from frozen editions without a correction
 
 
 def prepare(project: Path, today: date | None = None) -> Prepared:
@@ -87,12 +89,28 @@ def prepare(project: Path, today: date | None = None) -> Prepared:
         directory = build_directory(loaded.descriptor, loaded.tables, loaded.assessments)
         prepared.directory = directory
         prepared.editions = compute_editions(directory, releases_from(loaded.tables.get("releases", [])))
+    locate = _locator(loaded)
     history = check_history(project, prepared.editions if prepared.directory else None, _release_years(loaded),
-                            today, _locator(loaded))
+                            today, locate, primary_keys(loaded.descriptor) if loaded.descriptor else None)
     prepared.issues += history.issues
     prepared.frozen = set(history.verified)
+    if prepared.directory is not None:
+        prepared.issues += _as_published(prepared, loaded, history, locate, today)
     prepared.issues.sort(key=sort_key)
     return prepared
+
+
+def _as_published(prepared: Prepared, loaded: Loaded, history: History, locate, today: date) -> list[Issue]:
+    """Match every difference between today's data and the frozen editions with corrections.csv,
+    then take each frozen edition as it was frozen: it is published from its files."""
+    reconciled = reconcile(prepared.directory, history.changes, loaded.row_numbers.get("corrections", []),
+                           locate, today)
+    directory = replace(prepared.directory, corrections=reconciled.corrections)
+    prepared.directory = directory
+    prepared.uncovered = list(reconciled.uncovered)
+    prepared.editions = [published(directory, e, history.stored[e.year]) if e.year in history.stored else e
+                         for e in prepared.editions]
+    return list(reconciled.issues)
 
 
 def _release_years(loaded: Loaded) -> set[int] | None:
@@ -107,14 +125,14 @@ def _release_years(loaded: Loaded) -> set[int] | None:
 
 
 def _locator(loaded: Loaded):
-    """(resource, key values as text) -> spreadsheet row, for naming the row behind a change."""
-    keys = {"brands": ("brand_id",), "outcomes": ("brand_id", "year"), "exits": ("brand_id",),
-            "institutions": ("institution_id",), "releases": ("year",)}
+    """(resource, key values as text) -> spreadsheet row, for naming the row behind a change.
+    The key columns are the schema's primaryKey."""
+    keys = primary_keys(loaded.descriptor) if loaded.descriptor else {}
     index: dict[str, dict[tuple[str, ...], int]] = {}
 
     def locate(resource: str, key: tuple[str, ...]) -> int | None:
         if resource not in index:
-            fields = keys[resource]
+            fields = keys.get(resource, ())
             rows = zip(loaded.tables.get(resource, []), loaded.row_numbers.get(resource, []))
             index[resource] = {tuple(str(row.get(f)) for f in fields): number for row, number in rows}
         return index[resource].get(tuple(key))

@@ -166,7 +166,8 @@ def _site_pages(directory: Directory, content: list[ContentPage], downloads: Any
             f"institutions/{institution.institution_id}/",
             (f"institution-{institution.institution_id}.html", "institution.html"),
             {"institution": institution, "brands": own},
-            (("institutions", institution.institution_id), *(("brands", b.brand_id) for b in own)),
+            (("institutions", institution.institution_id), ("corrections", institution.institution_id),
+             *(("brands", b.brand_id) for b in own)),
         )
     yield from _region_pages(directory)
     yield Page("search/", ("search.html",), {}, ())  # the results come from search/*.json, in the browser
@@ -193,7 +194,7 @@ def _edition_pages(directory: Directory, edition: Edition, frozen: set[int]) -> 
     depends = (("releases", str(edition.year)), ("*", "*"))
     lists = [("brands/", f"{edition.year}年度版本收录的品牌", list(edition.brands)),
              *((f"{kind}/", f"{edition.year}年度版本{title}的品牌",
-                [directory.brands[row[1]] for row in edition.changes(kind)])
+                [directory.brands[c.id] for c in edition.changes(kind) if c.id in directory.brands])
                for kind, title in (("added", "新增"), ("exited", "退出")))]
     yield Page(base, (f"release-{edition.year}.html", "release.html"),
                {"edition": edition, "frozen": frozen, "shown": SHOWN_CHANGES,
@@ -332,6 +333,7 @@ def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str],
     return (
         ("brands", brand.brand_id), ("outcomes", brand.brand_id), ("exits", brand.brand_id),
         ("institutions", brand.institution.institution_id), ("regions", brand.region.code),
+        ("corrections", brand.brand_id),
         *(("brands", b.brand_id) for b in directory.chain(brand)),
     )
 

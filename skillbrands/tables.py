@@ -269,6 +269,20 @@ def published_tables(directory: Directory, releases: Iterable[Any] = ()) -> list
         *labelled(s.column("reviews", "result", lambda r: r[1].result)),
         s.column("reviews", "document_no", lambda r: r[1].document_no),
     )
+    titles = {(r["name"], f["name"]): f.get("title", f["name"]) for r in d.meta["resources"] for f in r["schema"]["fields"]}
+    corrections = () if ("corrections", "date") not in s.fields else (  # a package may leave the table out
+        s.column("corrections", "date", _attr("date")),
+        *labelled(s.column("corrections", "table", _attr("table"))),
+        s.column("corrections", "key", _attr("key")),
+        s.column("corrections", "field", _attr("field")),
+        _text("field_title", "列名", "被更正的列的中文名。", lambda c: titles.get((c.table, c.field), c.field)),
+        s.column("corrections", "old_value", _attr("old_value")), s.column("corrections", "new_value", _attr("new_value")),
+        *labelled(s.column("corrections", "kind", _attr("kind"))),
+        s.column("corrections", "reason", _attr("reason"), required=True),
+        s.column("corrections", "document_no", _attr("document_no")),
+        _text("editions", "涉及的版本", "公布过原值、由这一行说明的已冻结年度版本，多个用分号分隔；为空表示不涉及已公布的版本"
+              "（如只改了电话）。", lambda c: ";".join(str(y) for y in c.years) or None),
+    )
     all_brands = lambda: d.brands.values()  # noqa: E731
     return [
         Table("brands", "培训品牌", "目录中的全部品牌（含已退出的），每行一个品牌，附机构、地区名称、公布时的评价结论和目录状态。",
@@ -299,6 +313,10 @@ def published_tables(directory: Directory, releases: Iterable[Any] = ()) -> list
         Table("reviews", "三年评估", "每三年一次的评估结果；评估后退出的品牌同时在 exits 表中。",
               reviews, ("brand_id", "year"), (_fk("brand_id", "brands", "brand_id"),),
               lambda: ((b, r) for b in d.brands.values() for r in b.reviews)),
+            *(Table("corrections", "更正与变更", "已冻结的年度版本公布后对其中数据的更正（勘误）、变更（如机构更名）和补录"
+                "（如补记的退出）。已公布的版本保持原样，这些说明与它们一起公布。",
+                corrections, ("date", "table", "key", "field"), (), lambda: sorted(d.corrections, key=lambda c: c.date)),
+          ) * bool(corrections),
     ]
 
 

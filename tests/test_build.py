@@ -54,8 +54,9 @@ def test_page_set(built: Path) -> None:
     assert pages == expected
     data = {p.name for p in (built / "data").iterdir()}
     tables = ("brands", "institutions", "outcomes", "exits", "regions", "occupations", "criteria", "releases",
-              "reviews")
-    assert data == {"index.html", "datapackage.json", "catalog.jsonld", "releases", "skillbrands.xlsx", "skillbrands.sqlite",
+              "reviews", "corrections")
+    assert data == {"index.html", "datapackage.json", "catalog.jsonld", "releases", "skillbrands.xlsx",
+                    "skillbrands.sqlite",
                     "skillbrands.datasette.json", "skillbrands.zip", "skillbrands.zip.sha256"} | {
         f"{name}.{ext}" for name in tables for ext in ("csv", "json")}
     for year in ("2022", "2023"):

@@ -113,7 +113,8 @@ def test_catalog_lists_every_file_with_its_size_and_checksum(sample_site: Path) 
         assert licence == "https://creativecommons.org/licenses/by/4.0/"
 
 
-TABLES = ("regions", "occupations", "institutions", "brands", "outcomes", "exits", "criteria", "releases", "reviews")
+TABLES = ("regions", "occupations", "institutions", "brands", "outcomes", "exits", "criteria", "releases", "reviews",
+          "corrections")
 
 
 def test_catalog_datasets_cover_tables_editions_time_and_place(sample_site: Path) -> None:
@@ -207,7 +208,7 @@ def test_json_ld_cannot_be_broken_out_of_by_data(make_project) -> None:
 
 # -- the feed -------------------------------------------------------------------------
 
-def test_feed_lists_editions_and_exits_newest_first(sample_site: Path) -> None:
+def test_feed_lists_editions_exits_and_corrections_newest_first(sample_site: Path) -> None:
     data = (sample_site / "feed.xml").read_bytes()
     parsed = feedparser.parse(data)
     assert not parsed.bozo, parsed.get("bozo_exception")
@@ -219,6 +220,10 @@ def test_feed_lists_editions_and_exits_newest_first(sample_site: Path) -> None:
     names = {b["brand_id"]: b["name"] for b in source("brands")}
     expected += [(e["exit_date"], f"brands/{e['brand_id']}/") for e in source("exits")
                  if date.fromisoformat(e["exit_date"]) <= today]
+    pages = {"brands": "brands", "outcomes": "brands", "exits": "brands", "institutions": "institutions"}
+    expected += [(c["date"], f"{pages[c['table']]}/{c['key'].split('/')[0]}/" if c["table"] in pages else "data/")
+                 for c in source("corrections") if date.fromisoformat(c["date"]) <= today]
+    assert len(expected) <= 100  # the sample's events all fit in the feed
     got = [(e.find(f"{ATOM}updated").text[:10], e.find(f"{ATOM}link").get("href")) for e in entries]
     assert sorted(got) == sorted(expected)
     assert [when for when, _ in got] == sorted((when for when, _ in got), reverse=True)

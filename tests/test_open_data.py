@@ -33,7 +33,8 @@ from skillbrands.pipeline import build_site
 from tests.browser import serve
 
 REPO = Path(__file__).resolve().parent.parent
-TABLES = ("brands", "institutions", "outcomes", "exits", "regions", "occupations", "criteria", "releases", "reviews")
+TABLES = ("brands", "institutions", "outcomes", "exits", "regions", "occupations", "criteria", "releases", "reviews",
+          "corrections")
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 # what staff could type and a spreadsheet would run (OWASP "CSV injection"), and a phone with +
