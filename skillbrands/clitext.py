@@ -98,7 +98,12 @@ class Command(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.allow_extra_args = True  # reported here, in Chinese, instead of by Click
-        rest = super().parse_args(ctx, args)
+        try:
+            rest = super().parse_args(ctx, args)
+        except click.UsageError as error:
+            if error.ctx is None:  # the option parser raises without one: the usage line needs it
+                error.ctx = ctx
+            raise
         if ctx.args:
             raise click.UsageError(f"多余的内容：{' '.join(ctx.args)}；每个值都要写在它的选项后面（如 --year 2025）。", ctx)
         return rest

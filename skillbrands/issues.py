@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "scientific-notation": "数字被 Excel 改成了科学计数法",
     "excel-date-serial": "日期被 Excel 存成了序列号",
     "date-normalised": "日期格式已规范为 YYYY-MM-DD",
+    "label-normalised": "填了中文名称，已换成代码",
     "invalid-date": "不存在的日期",
     "type-error": "类型不符",
     "not-in-enum": "不在允许的取值范围内",
