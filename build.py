@@ -200,7 +200,7 @@ def generate(scale: str, seed: int, project: Path, force: bool) -> None:
     try:
         result = generate_project(project, scale, seed, force=force)
     except GenerateError as error:
-        click.echo(f"未生成：{error}", err=True)
+        say(f"未生成：{error}")
         sys.exit(1)
     counts = result.counts
     click.echo(
@@ -223,13 +223,13 @@ def serve(project: Path, out: Path | None, port: int) -> None:
 
     out = out if out is not None else project / "output"
     if not (out / "index.html").is_file():
-        click.echo(f"{out} 中还没有网站；请先运行 python build.py build。", err=True)
+        say(f"{out} 中还没有网站；请先运行 python build.py build。")
         sys.exit(1)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as error:
-        click.echo(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。", err=True)
+        say(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。")
         sys.exit(1)
     click.echo(f"预览地址：http://127.0.0.1:{port}/ （按 Ctrl+C 停止）")
     try:
