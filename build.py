@@ -14,38 +14,45 @@ from pathlib import Path
 
 import click
 
-from skillbrands.issues import CODES, Issue, has_errors
+from skillbrands import clitext
+from skillbrands.clitext import option
+from skillbrands.issues import Issue, has_errors, text_report
 
 HERE = Path(__file__).resolve().parent
 
 
 def project_option(command):
-    return click.option(
+    return option(
         "--project",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        type=clitext.folder(exists=True),
         default=HERE,
-        show_default="this repository",
+        show_default="本仓库",
+        metavar="目录",
         help="项目目录（含 datasets/、content/、site_templates/）。",
     )(command)
 
 
-def format_option(command):
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="text 供人阅读；json 每个问题一个对象。",
-    )(command)
+def format_option(what: str):
+    def decorate(command):
+        return option(
+            "--format",
+            "fmt",
+            type=clitext.choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help=f"text：供人阅读的文字；json：{what}，供程序读取。",
+        )(command)
+    return decorate
 
 
 def today_option(command):
-    return click.option(
+    return option(
         "--today",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=clitext.day(),
         default=None,
-        help="参照日期（YYYY-MM-DD），用于检查“日期不能在未来”；默认取 SOURCE_DATE_EPOCH，否则为今天。",
+        metavar="日期",
+        help="把这一天（YYYY-MM-DD）当作今天：检查“日期不能晚于今天”时以它为准，下载文件也记为这一天生成；"
+             "不填时为今天。用于重新检查或重新生成某一天的结果。",
     )(command)
 
 
@@ -58,14 +65,26 @@ def _site_base(value: str | None) -> str | None:
         raise click.BadParameter(str(error)) from error
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def year_option(text: str):
+    return option("--year", type=clitext.integer_range(2000, 2100, "年度"), required=True, metavar="年度", help=text)
+
+
+def say(message: str, fmt: str = "text") -> None:
+    """Success and problems on one stream: stdout, or stderr when stdout carries JSON."""
+    click.echo(message, err=fmt == "json")
+
+
+@click.group(cls=clitext.Group, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """职业技能培训品牌目录：校验数据、生成网站和开放数据下载。"""
+    """职业技能培训品牌目录：校验数据、生成网站和开放数据下载。
+
+    每个命令后加 --help 可查看它的选项，例如：python build.py validate --help
+    """
 
 
 @cli.command()
 @project_option
-@format_option
+@format_option("每个问题一个对象")
 @today_option
 def validate(project: Path, fmt: str, today) -> None:
     """校验 datasets/ 中的数据包，一次列出全部问题。"""
@@ -75,7 +94,7 @@ def validate(project: Path, fmt: str, today) -> None:
     try:
         issues = check_project(project, today.date() if today else None)
     except WorkerError as error:
-        click.echo(f"校验未完成：{error}", err=True)
+        say(f"校验未完成：{error}", fmt)
         sys.exit(1)
     print_issues(issues, fmt)
     sys.exit(1 if has_errors(issues) else 0)
@@ -83,13 +102,14 @@ def validate(project: Path, fmt: str, today) -> None:
 
 @cli.command()
 @project_option
-@click.option(
+@option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=clitext.folder(exists=False),
     default=None,
+    metavar="目录",
     help="输出目录，默认为项目下的 output/。",
 )
-@click.option(
+@option(
     "--base-url",
     default=None,
     metavar="URL",
@@ -97,7 +117,7 @@ def validate(project: Path, fmt: str, today) -> None:
     help="网站发布后的地址，例如 https://rsj.example.gov.cn/pxpp/。给出时页面带规范地址（canonical）和分享信息（Open Graph），"
          "并生成 sitemap.xml；不给时链接仍是相对的，网站在任何地址下都能用。",
 )
-@format_option
+@format_option("每个问题一个对象")
 @today_option
 def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today) -> None:
     """校验数据并生成网站；有错误时不改动已发布的输出目录。"""
@@ -109,95 +129,82 @@ def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today
     except BuildError as error:
         if error.issues:
             print_issues(error.issues, fmt)
-        click.echo(f"构建失败：{error}；已发布的 {out} 未被改动。", err=True)
+        say(f"构建失败：{error}；已发布的 {out} 未被改动。", fmt)
         sys.exit(1)
     if result.issues or fmt == "json":
         print_issues(result.issues, fmt)
-    click.echo(
-        f"已生成 {result.pages} 个页面、{result.downloads} 个下载文件，发布到 {out}"
-        f"（用时 {result.seconds:.2f} 秒{'；数据未变，搜索索引沿用上次的' if result.search_reused else ''}）。",
-        err=True,
-    )
+    say(f"已生成 {result.pages} 个页面、{result.downloads} 个下载文件，发布到 {out}"
+        f"（用时 {result.seconds:.2f} 秒{'；数据未变，搜索索引沿用上次的' if result.search_reused else ''}）。", fmt)
 
 
 @cli.command()
 @project_option
-@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="评估年度，例如 2025（评估 2022—2024 年的数据）。")
-@format_option
-@click.option(
+@year_option("评估年度（2000—2100），例如 2025：评估 2022—2024 年的数据。")
+@format_option("每个到期品牌一个对象")
+@option(
     "--csv",
     "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=clitext.file(),
     default=None,
+    metavar="文件",
     help="另存一份 CSV（UTF-8 带 BOM，可用 Excel 打开），每个到期品牌一行。",
 )
 @today_option
 def review(project: Path, year: int, fmt: str, csv_path: Path | None, today) -> None:
     """三年评估：列出该年度到期评估的品牌、三年数据和建议结论。"""
-    from skillbrands.model import build_directory
-    from skillbrands.review import review as review_brands
+    from skillbrands.pipeline import DataError, review_project
     from skillbrands.review import review_csv, review_records, review_text
-    from skillbrands.validate import load_package
 
-    loaded = load_package(project, today.date() if today else None)
-    if not loaded.ok:
-        print_issues(loaded.issues, fmt)
-        click.echo("数据有错误，请先改正后再进行评估。", err=True)
+    try:
+        reviewed = review_project(project, year, today.date() if today else None)
+    except DataError as error:
+        print_issues(error.issues, fmt)
+        say("数据有错误，请先改正后再进行评估。", fmt)
         sys.exit(1)
-    if loaded.issues:
-        click.echo(f"数据有 {len(loaded.issues)} 个警告，运行 validate 可查看。", err=True)
-    directory = build_directory(loaded.descriptor, loaded.tables)
-    items = review_brands(directory, year)
+    if reviewed.issues:
+        say(f"数据有 {len(reviewed.issues)} 个警告，运行 python build.py validate 可查看。", fmt)
+    directory, items = reviewed.directory, reviewed.items
     if csv_path is not None:
         try:
             csv_path.write_bytes(review_csv(directory, items, year))
         except OSError as error:
-            click.echo(f"无法写入 {csv_path}：{error.strerror or error}", err=True)
+            say(f"无法写入 {csv_path}：{error.strerror or error}", fmt)
             sys.exit(1)
     if fmt == "json":
         click.echo(json.dumps(review_records(directory, items), ensure_ascii=False, indent=2))
     else:
-        click.echo(review_text(directory, items, year))
+        click.echo(review_text(directory, items, year, [issue.message for issue in reviewed.settled]))
     if csv_path is not None:
-        click.echo(f"已写入 {csv_path}（{len(items)} 行）。", err=True)
+        say(f"已写入 {csv_path}（{len(items)} 行）。", fmt)
 
 
 @cli.command()
 @project_option
-@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="要冻结的年度版本，须在 releases.csv 中。")
+@year_option("要冻结的年度版本，须已在 datasets/releases.csv 中登记。")
 @today_option
 def freeze(project: Path, year: int, today) -> None:
     """冻结一个已公布的年度版本：把版本文件和 SHA256SUMS 写入 datasets/editions/<年度>/。"""
-    from skillbrands.editions import FROZEN_DIR, FreezeError, freeze as write_frozen
-    from skillbrands.pipeline import prepare
+    from skillbrands.editions import FROZEN_DIR
+    from skillbrands.pipeline import DataError, FreezeRefused, freeze_year
 
-    prepared = prepare(project, today.date() if today else None)
-    errors = [issue for issue in prepared.issues if issue.severity == "error"]
-    if errors:
-        print_issues(errors, "text")
-        click.echo("数据有错误，未冻结。", err=True)
-        sys.exit(1)
-    edition = next((e for e in prepared.editions if e.year == year), None)
-    if edition is None:
-        click.echo(f"releases.csv 中没有 {year} 年度；请先在 datasets/releases.csv 中登记该版本。", err=True)
-        sys.exit(1)
-    if year in prepared.frozen:
-        click.echo(f"{year}年度版本已冻结（{FROZEN_DIR}/{year}/），内容与当前数据一致，无需再次冻结。")
-        return
     try:
-        folder = write_frozen(project, edition)
-    except FreezeError as error:
-        click.echo(str(error), err=True)
+        frozen = freeze_year(project, year, today.date() if today else None)
+    except DataError as error:
+        print_issues(error.issues, "text")
+        say("数据有错误，未冻结。")
         sys.exit(1)
-    except OSError as error:
-        click.echo(f"无法写入 {FROZEN_DIR}/{year}/：{error.strerror or error}；未冻结。", err=True)
+    except FreezeRefused as error:
+        say(str(error))
         sys.exit(1)
-    click.echo(f"已冻结{year}年度版本：{len(edition.brands)} 个品牌，文件写入 {folder}；请提交该目录。")
+    if frozen.folder is None:
+        say(f"{year}年度版本已冻结（{FROZEN_DIR}/{year}/），内容与当前数据一致，无需再次冻结。")
+        return
+    say(f"已冻结{year}年度版本：{len(frozen.edition.brands)} 个品牌，文件写入 {frozen.folder}；请提交该目录。")
 
 
 @cli.command()
 @project_option
-@click.option("--draft", is_flag=True, help="把未说明的不同之处作为草稿行加到 datasets/corrections.csv 末尾（原因留空，须填写）。")
+@option("--draft", is_flag=True, help="把未说明的不同之处作为草稿行加到 datasets/corrections.csv 末尾（原因留空，须填写）。")
 @today_option
 def corrections(project: Path, draft: bool, today) -> None:
     """列出当前数据与已冻结版本不同、但 corrections.csv 中还没有说明的地方。"""
@@ -208,36 +215,36 @@ def corrections(project: Path, draft: bool, today) -> None:
     prepared = prepare(project, when)
     if prepared.directory is None:
         print_issues([i for i in prepared.issues if i.severity == "error"], "text")
-        click.echo("数据有错误，无法与已冻结的版本比较；请先改正。", err=True)
+        say("数据有错误，无法与已冻结的版本比较；请先改正。")
         sys.exit(1)
     uncovered = prepared.uncovered
     if not uncovered:
-        click.echo("当前数据与已冻结的版本之间的每一处不同都已在 corrections.csv 中说明。")
+        say("当前数据与已冻结的版本之间的每一处不同都已在 corrections.csv 中说明。")
         return
     for d in uncovered:
         what = f"“{d.old}” → “{d.new}”" if d.old and d.new else (f"补录 “{d.new}”" if d.new else f"删除 “{d.old}”")
-        click.echo(f"{d.table}.csv {d.key_text} {d.field}：{what}（{'、'.join(map(str, d.years))}年度版本）")
+        say(f"{d.table}.csv {d.key_text} {d.field}：{what}（{'、'.join(map(str, d.years))}年度版本）")
     if not draft:
-        click.echo(f"共 {len(uncovered)} 处未说明；运行 python build.py corrections --draft 可把它们加到 {PATH}。")
+        say(f"共 {len(uncovered)} 处未说明；运行 python build.py corrections --draft 可把它们加到 {PATH}。")
         sys.exit(1)
     from skillbrands.validate import reference_date
 
     try:
         path = append_draft(project, uncovered, when or reference_date())
     except (DraftError, OSError) as error:
-        click.echo(f"未写入草稿：{getattr(error, 'strerror', None) or error}", err=True)
+        say(f"未写入草稿：{getattr(error, 'strerror', None) or error}")
         sys.exit(1)
-    click.echo(f"已在 {path} 末尾加上 {len(uncovered)} 行草稿；请核对 kind（correction 勘误 / change 变更 / "
+    say(f"已在 {path} 末尾加上 {len(uncovered)} 行草稿；请核对 kind（correction 勘误 / change 变更 / "
                "late_record 补录），在 reason 一列写明原因，再运行 python build.py validate。")
 
 
 @cli.command()
-@click.option("--scale", type=click.Choice(["S", "M", "L"]), required=True,
+@option("--scale", type=clitext.choice(["S", "M", "L"]), required=True,
               help="规模：S 约 2,000 个品牌，M 约 20,000 个，L 约 200,000 个（每个品牌 5 年成效数据）。")
-@click.option("--seed", type=int, default=1, show_default=True, help="随机种子；规模和种子相同，生成的文件逐字节相同。")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), required=True,
+@option("--seed", type=clitext.integer(), default=1, show_default=True, metavar="整数", help="随机种子；规模和种子相同，生成的文件逐字节相同。")
+@option("--project", type=clitext.folder(exists=False), required=True, metavar="目录",
               help="写入的项目目录；不存在时新建，已存在且不为空时拒绝写入（除非加 --force）。")
-@click.option("--force", is_flag=True, help="目录不为空时仍写入，覆盖其中生成的文件。")
+@option("--force", is_flag=True, help="目录不为空时仍写入，覆盖其中生成的文件。")
 def generate(scale: str, seed: int, project: Path, force: bool) -> None:
     """生成全国规模的测试数据项目（机构、品牌、数字均为随机生成），用于测试和压测。"""
     from skillbrands.generate import GenerateError
@@ -246,7 +253,7 @@ def generate(scale: str, seed: int, project: Path, force: bool) -> None:
     try:
         result = generate_project(project, scale, seed, force=force)
     except GenerateError as error:
-        click.echo(f"未生成：{error}", err=True)
+        say(f"未生成：{error}")
         sys.exit(1)
     counts = result.counts
     click.echo(
@@ -258,9 +265,10 @@ def generate(scale: str, seed: int, project: Path, force: bool) -> None:
 
 @cli.command()
 @project_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@option("--out", type=clitext.folder(exists=False), default=None, metavar="目录",
               help="要预览的网站目录，默认为项目下的 output/。")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@option("--port", type=clitext.integer_range(1, 65535, "端口号"), default=8000, show_default=True, metavar="端口",
+        help="预览用的端口号（1—65535）。")
 def serve(project: Path, out: Path | None, port: int) -> None:
     """在本机（127.0.0.1）预览已生成的网站；按 Ctrl+C 停止。"""
     import functools
@@ -268,13 +276,13 @@ def serve(project: Path, out: Path | None, port: int) -> None:
 
     out = out if out is not None else project / "output"
     if not (out / "index.html").is_file():
-        click.echo(f"{out} 中还没有网站；请先运行 python build.py build。", err=True)
+        say(f"{out} 中还没有网站；请先运行 python build.py build。")
         sys.exit(1)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as error:
-        click.echo(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。", err=True)
+        say(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。")
         sys.exit(1)
     click.echo(f"预览地址：http://127.0.0.1:{port}/ （按 Ctrl+C 停止）")
     try:
@@ -287,7 +295,8 @@ def serve(project: Path, out: Path | None, port: int) -> None:
 
 def print_issues(issues: list[Issue], fmt: str) -> None:
     """The report: JSON (every issue up to limits.JSON_ISSUES, then one `issues-truncated` object),
-    or text (at most limits.TEXT_REPEATS issues per file and code, then how many more)."""
+    or text (issues.text_report: like warnings of a column grouped, errors at most
+    limits.TEXT_REPEATS per file and code, then how many more)."""
     from skillbrands import limits
 
     if fmt == "json":
@@ -300,37 +309,8 @@ def print_issues(issues: list[Issue], fmt: str) -> None:
                                f"{limits.JSON_ISSUES:,} 个问题。").to_dict())
         click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
         return
-    if not issues:
-        click.echo("没有发现问题。")
-        return
-    current = None
-    hidden: dict[str, list[Issue]] = {}  # code -> issues of the current file not shown
-
-    def more() -> None:
-        for code, rest in hidden.items():
-            level = "错误" if any(issue.severity == "error" for issue in rest) else "警告"
-            click.echo(f"  [{level}] …及另外 {len(rest):,} 处（同类问题）（{code}：{CODES.get(code, '')}）")
-        hidden.clear()
-
-    shown: dict[str, int] = {}
-    for issue in issues:
-        if issue.path != current:
-            more()
-            current = issue.path
-            shown.clear()
-            click.echo(f"\n{issue.path}")
-        shown[issue.code] = shown.get(issue.code, 0) + 1
-        if shown[issue.code] > limits.TEXT_REPEATS:
-            hidden.setdefault(issue.code, []).append(issue)
-            continue
-        where = f"第{issue.row}行" if issue.row is not None else "整个文件"
-        if issue.field:
-            where += f"，{'位置' if issue.path.endswith('.json') else '列'}“{issue.field}”"
-        level = "错误" if issue.severity == "error" else "警告"
-        click.echo(f"  [{level}] {where}：{issue.message}（{issue.code}：{CODES.get(issue.code, '')}）")
-    more()
-    errors = sum(issue.severity == "error" for issue in issues)
-    click.echo(f"\n共 {errors} 个错误、{len(issues) - errors} 个警告。")
+    for line in text_report(issues, limits.TEXT_REPEATS):
+        click.echo(line)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ RENDER_TARGET = 1.5  # render stage / plain Jinja2 floor
 SEARCH_TARGETS = ((4, 100, 300), (6, 500, None))
 PAGEFIND_STEP = f"search: Pagefind {PAGEFIND_VERSION} extended"
 #: the parts of the pipeline's "validate" stage that bench/stages.py times
-PARTS = ("descriptor", "read", "tidy", "privacy", "frictionless", "keys", "rules", "model", "editions", "frozen",
+PARTS = ("descriptor", "read", "tidy", "privacy", "frictionless", "keys", "assess", "rules", "model", "editions", "frozen",
          "content")
 
 
@@ -348,6 +348,7 @@ def add_stage_rows(scale: Scale) -> None:
     add("    validate: frictionless (types, constraints)", parts.get("frictionless"), rows, "rows",
         "in worker processes when the build shares it out")
     add("    validate: keys (keys.py)", parts.get("keys"), rows, "rows")
+    add("    verdicts (criteria.assess_brands)", parts.get("assess"), brands, "brands")
     add("    rules (rules.py)", parts.get("rules"), rows, "rows")
     add("    model (build_directory)", parts.get("model"), brands, "brands")
     add("    editions (compute_editions + frozen checks)", (parts.get("editions") or 0) + (parts.get("frozen") or 0),

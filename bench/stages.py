@@ -36,6 +36,7 @@ PARTS = (
     (validate, ("scan_personal_data",), "privacy"),
     (validate, ("_type_check", "_frictionless"), "frictionless"),
     (validate, ("check_keys",), "keys"),
+    (validate, ("assess_brands",), "assess"),
     (validate, ("_rule_issues", "check_rules"), "rules"),
     (pipeline, ("load_content",), "content"),
     (pipeline, ("build_directory",), "model"),

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .issues import EXCERPT_CHARS, Issue, excerpt
 from .read import RawTable
@@ -60,6 +60,8 @@ class FieldSpec:
     is_id: bool  # a stable ID used in URLs (its pattern is ID_PATTERN)
     is_text: bool  # free text: trailing spaces are trimmed silently
     is_code: bool = False  # a key, an allowed value or a pattern with digits: digits must be 0-9
+    #: an allowed value's Chinese label (the schema's enumLabels, as the site shows it) -> the value
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_descriptor(cls, descriptor: dict[str, Any], key_fields: set[str]) -> "FieldSpec":
@@ -75,7 +77,23 @@ class FieldSpec:
             is_text=not (typed or coded),
             is_code=not typed and ("0-9" in constraints.get("pattern", "") or "enum" in constraints
                                    or descriptor["name"] in key_fields),
+            labels=_label_values(descriptor),
         )
+
+
+def _label_values(descriptor: dict[str, Any]) -> dict[str, str]:
+    """Chinese label (NFKC, so 旗县(市、区) and 旗县（市、区） are one) -> allowed value, from the
+    field's enumLabels: the labels the site and the downloads show, defined once in the schema.
+    A label two values share would be a guess, so it is left out."""
+    labels = descriptor.get("enumLabels")
+    allowed = descriptor.get("constraints", {}).get("enum")
+    if not isinstance(labels, dict) or not isinstance(allowed, list):
+        return {}
+    found: dict[str, list[str]] = {}
+    for value, label in labels.items():
+        if value in allowed and isinstance(label, str) and label.strip():
+            found.setdefault(unicodedata.normalize("NFKC", label.strip()), []).append(value)
+    return {label: values[0] for label, values in found.items() if len(values) == 1 and label not in allowed}
 
 
 def strip_cell(value: str) -> str:
@@ -373,6 +391,12 @@ def _fix_string(value: str, spec: FieldSpec, report: Report) -> str | None:
     if unsafe:
         report(unsafe[0], f"编号“{excerpt(value)}”{unsafe[1]}；请改用别的编号。")
         return None
+    if spec.labels and not value.isascii():
+        code = spec.labels.get(unicodedata.normalize("NFKC", value))
+        if code is not None:
+            report("label-normalised", f"“{excerpt(value)}”是网页上显示的中文名称，本列应填代码，已按“{code}”处理；"
+                                       f"请改填 {code}。", "warning")
+            return code
     if spec.is_code and not value.isascii() and _has_other_digits(value):
         report("code-digits", f"“{excerpt(value)}”中的数字是{_digit_systems(value)}；编号和代码只能用半角数字 0-9，"
                               "请切换到英文半角输入后重新输入。")

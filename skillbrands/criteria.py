@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+if TYPE_CHECKING:
+    from .rules import Tables
 
 #: (key, Chinese name, threshold column, how a year's value is computed, unit)
 CRITERIA: tuple[tuple[str, str, str, str], ...] = (
@@ -185,6 +189,52 @@ def assess(
                           f"{year}年未达到：{'、'.join(f'{c.name}（{c.value_text}，标准{c.threshold_text}）' for c in failed)}。")
     return Assessment(year, criteria, tuple(checks), "no_data",
                       f"缺少{'、'.join(c.name for c in missing)}的数据，无法判断。")
+
+
+#: the counts an outcome row gives the criteria
+OUTCOME_COUNTS = ("trainees", "passed", "employed", "subsidised_key_group", "order_based")
+
+
+def evaluated_year(published_year: int) -> int:
+    """Seed 000 judges a brand on the previous year's training."""
+    return published_year - 1
+
+
+def assess_brands(t: "Tables") -> Mapping[str, Assessment]:
+    """The verdict stage: every brand judged once on its evaluated year, over the typed tables.
+
+    Run once per load (validate.load_package), before the rules; the rules (criteria-not-met,
+    outcome-missing) and the model read its result instead of judging again. A brand whose
+    tier, region, year or key-support cell is unusable (already reported) is not judged.
+    """
+    book = CriteriaBook(criteria_rows(t), t.parent_of, category_labels=t.labels("brands", "key_support_category"))
+    verdicts: dict[str, Assessment] = {}
+    for row in t.get("brands"):
+        brand_id, tier, code = row.text("brand_id"), row.text("tier"), row.text("region_code")
+        published_year, key_support = row.integer("published_year"), row.flag("key_support")
+        if brand_id is None or tier is None or code is None or published_year is None or key_support is None:
+            continue
+        year = evaluated_year(published_year)
+        outcome = t.outcomes.get((brand_id, year))
+        verdicts.setdefault(brand_id, assess(
+            tier=tier, region_code=code, year=year, key_support=key_support,
+            outcome=None if outcome is None else {n: outcome.integer(n) for n in OUTCOME_COUNTS},
+            key_support_category=row.text("key_support_category"), book=book))
+    return MappingProxyType(verdicts)
+
+
+def criteria_rows(t: "Tables") -> list[dict[str, Any]]:
+    """criteria.csv rows as CriteriaBook reads them: usable rows only, numbers as numbers."""
+    columns = [column for _, _, column, _ in CRITERIA] + ["key_support_min_employment_rate"]
+    rows = []
+    for row in t.get("criteria"):
+        scope, tier, document_no = row.text("scope_code"), row.text("tier"), row.text("document_no")
+        if scope is None or tier is None:
+            continue
+        numbers = {c: row.numeric(c) for c in columns}
+        rows.append({"scope_code": scope, "tier": tier, "document_no": document_no or "",
+                     "key_support_categories": row.text("key_support_categories"), **numbers})
+    return rows
 
 
 def _key_support(criteria: Criteria, outcome: Mapping[str, Any], key_support: bool,

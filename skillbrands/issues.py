@@ -7,7 +7,7 @@ the message is Chinese, for the staff who fix the file.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Iterable, Literal
+from typing import Iterable, Iterator, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "scientific-notation": "数字被 Excel 改成了科学计数法",
     "excel-date-serial": "日期被 Excel 存成了序列号",
     "date-normalised": "日期格式已规范为 YYYY-MM-DD",
+    "label-normalised": "填了中文名称，已换成代码",
     "invalid-date": "不存在的日期",
     "type-error": "类型不符",
     "not-in-enum": "不在允许的取值范围内",
@@ -77,6 +78,7 @@ CODES: dict[str, str] = {
     "future-year": "年度晚于今年",
     "criteria-scope-below-tier": "地区不能设定上级品牌的标准",
     "criteria-not-met": "未达到评价标准",
+    "outcome-missing": "缺少评价年度的培训成效",
     # the project beyond the data package
     "datapackage-invalid": "数据包描述文件有误",
     "content-invalid": "页面文件有误",
@@ -179,3 +181,71 @@ def has_errors(issues: Iterable[Issue]) -> bool:
 
 def sort_key(issue: Issue) -> tuple[str, int, str, str]:
     return (issue.path, issue.row or 0, issue.field or "", issue.code)
+
+
+#: rows named in the one line of a group of like warnings
+GROUP_ROWS = 5
+
+
+def text_report(issues: list[Issue], repeats: int) -> Iterator[str]:
+    """The report for people, line by line, grouped by file.
+
+    Warnings of one code in one column of a file (an Excel round trip normalises every date
+    of a column) are one line: how many, the first GROUP_ROWS rows, and the first message as
+    an example, so the warning that matters is not buried. Errors are listed one by one, at
+    most `repeats` per file and code, then how many more. `--format json` lists every issue.
+    """
+    if not issues:
+        yield "没有发现问题。"
+        return
+    by_file: dict[str, list[Issue]] = {}
+    for issue in issues:
+        by_file.setdefault(issue.path, []).append(issue)
+    for path, found in by_file.items():
+        yield ""
+        yield path
+        yield from _file_lines(found, repeats)
+    errors = sum(issue.severity == "error" for issue in issues)
+    yield ""
+    yield f"共 {errors} 个错误、{len(issues) - errors} 个警告。"
+
+
+def _file_lines(issues: list[Issue], repeats: int) -> Iterator[str]:
+    groups: dict[tuple[str, str | None], list[Issue]] = {}
+    for issue in issues:
+        if issue.severity == "warning" and issue.row is not None:
+            groups.setdefault((issue.code, issue.field), []).append(issue)
+    shown: dict[str, int] = {}
+    hidden: dict[str, list[Issue]] = {}
+    for issue in issues:
+        group = groups.get((issue.code, issue.field)) if issue.severity == "warning" and issue.row is not None else None
+        if group is not None and len(group) > 1:
+            if group[0] is issue:
+                yield _group_line(group)
+            continue
+        shown[issue.code] = shown.get(issue.code, 0) + 1
+        if shown[issue.code] > repeats:
+            hidden.setdefault(issue.code, []).append(issue)
+            continue
+        yield _line(issue)
+    for code, rest in hidden.items():
+        level = "错误" if any(issue.severity == "error" for issue in rest) else "警告"
+        yield f"  [{level}] …及另外 {len(rest):,} 处（同类问题）（{code}：{CODES.get(code, '')}）"
+
+
+def _column(issue: Issue) -> str:
+    return f"，{'位置' if issue.path.endswith('.json') else '列'}“{issue.field}”" if issue.field else ""
+
+
+def _line(issue: Issue) -> str:
+    where = f"第{issue.row}行" if issue.row is not None else "整个文件"
+    level = "错误" if issue.severity == "error" else "警告"
+    return f"  [{level}] {where}{_column(issue)}：{issue.message}（{issue.code}：{CODES.get(issue.code, '')}）"
+
+
+def _group_line(group: list[Issue]) -> str:
+    first = group[0]
+    rows = "、".join(str(issue.row) for issue in group[:GROUP_ROWS])
+    more = "等" if len(group) > GROUP_ROWS else ""
+    return (f"  [警告] 第{rows}行{more}共 {len(group):,} 处{_column(first)}：{CODES.get(first.code, first.code)}"
+            f"（{first.code}）。例如第{first.row}行：{first.message}")

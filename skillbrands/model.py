@@ -12,7 +12,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping
 
-from .criteria import Assessment, CriteriaBook, assess
+from .criteria import Assessment, CriteriaBook, assess, evaluated_year
 
 TIERS = ("province", "prefecture", "county")
 
@@ -304,8 +304,8 @@ def build_directory(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str,
                     assessments: Mapping[str, Assessment] | None = None) -> Directory:
     """Link the typed rows of a valid package into a Directory.
 
-    `assessments` are the criteria verdicts the rules already computed on these rows
-    (valid data, so the same ones); any brand missing there is assessed here."""
+    `assessments` are the verdicts of the assess stage (criteria.assess_brands) on these rows;
+    a brand missing there (a caller that changed the rows, or passed none) is assessed here."""
     regions = {r["code"]: Region(r["code"], r["name"], r["level"], r["parent_code"]) for r in tables["regions"]}
     occupations = {o["code"]: Occupation(o["code"], o["name"]) for o in tables["occupations"]}
     institutions = _institutions(tables["institutions"], regions)
@@ -398,11 +398,6 @@ def criteria_book(meta: Mapping[str, Any], tables: Mapping[str, list[dict[str, A
         return region.parent_code if hasattr(region, "parent_code") else region.get("parent_code")
 
     return CriteriaBook(tables.get("criteria", []), parent_of, field_.get("enumLabels", {}))
-
-
-def evaluated_year(published_year: int) -> int:
-    """Seed 000 judges a brand on the previous year's training."""
-    return published_year - 1
 
 
 def assess_brand(brand: Brand, book: CriteriaBook) -> Assessment:

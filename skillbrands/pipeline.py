@@ -18,13 +18,16 @@ from jinja2 import TemplateError, TemplateSyntaxError
 from .catalog import CATALOG, catalog_jsonld
 from .content import ContentPage, load_content
 from .corrections import Difference, primary_keys, reconcile
-from .editions import Edition, bundle_name, compute_editions, edition_files, published, releases_from
+from .editions import (FROZEN_DIR, Edition, FreezeError, bundle_name, compute_editions, edition_files, freeze,
+                       published, releases_from)
 from .export import export_downloads
 from .feeds import crawler_files
 from .frozen import History, check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
 from .publish import PublishError, StagedSite
+from .review import ReviewItem
+from .review import review as review_brands
 from .formats import FileInfo
 from .search import STAMP, stamp, write_index
 from .tables import published_tables
@@ -70,6 +73,9 @@ class Prepared:
     editions: list[Edition] = field(default_factory=list)
     frozen: set[int] = field(default_factory=set)  # checked against today's data and intact: "已冻结"
     uncovered: list[Difference] = field(default_factory=list)  # differences from frozen editions without a correction
+    #: warnings nobody can act on any more, left out of `issues`: criteria-not-met of brands a
+    #: frozen edition has published (shown once, on that edition's page and by `review`)
+    settled: list[Issue] = field(default_factory=list)
 
 
 def prepare(project: Path, today: date | None = None) -> Prepared:
@@ -96,6 +102,7 @@ def prepare(project: Path, today: date | None = None) -> Prepared:
     prepared.frozen = set(history.verified)
     if prepared.directory is not None:
         prepared.issues += _as_published(prepared, loaded, history, locate, today)
+    prepared.issues, prepared.settled = settle(prepared.issues, _published_rows(loaded, prepared))
     prepared.issues.sort(key=sort_key)
     return prepared
 
@@ -111,6 +118,34 @@ def _as_published(prepared: Prepared, loaded: Loaded, history: History, locate, 
     prepared.editions = [published(directory, e, history.stored[e.year]) if e.year in history.stored else e
                          for e in prepared.editions]
     return list(reconciled.issues)
+
+
+#: warnings about what a frozen edition has published: the edition cannot change, so they are
+#: not repeated on every run
+SETTLED_CODES = frozenset({"criteria-not-met"})
+
+
+def settle(issues: list[Issue], published: set[tuple[str, int]]) -> tuple[list[Issue], list[Issue]]:
+    """(issues to show, settled ones): a SETTLED_CODES warning at a (path, row) in `published`."""
+    shown, settled = [], []
+    for issue in issues:
+        quiet = issue.code in SETTLED_CODES and issue.row is not None and (issue.path, issue.row) in published
+        (settled if quiet else shown).append(issue)
+    return shown, settled
+
+
+def _published_rows(loaded: Loaded, prepared: Prepared) -> set[tuple[str, int]]:
+    """(path, row) of brands.csv rows whose brand is in a frozen edition checked intact."""
+    frozen_ids = {brand.brand_id for edition in prepared.editions if edition.year in prepared.frozen
+                  for brand in edition.brands}
+    if not frozen_ids or not loaded.descriptor:
+        return set()
+    resource = next((r for r in loaded.descriptor["resources"] if r.get("name") == "brands"), None)
+    if resource is None:
+        return set()
+    path = f"datasets/{resource['path']}"
+    rows = zip(loaded.tables.get("brands", []), loaded.row_numbers.get("brands", []))
+    return {(path, number) for row, number in rows if row.get("brand_id") in frozen_ids}
 
 
 def _release_years(loaded: Loaded) -> set[int] | None:
@@ -183,6 +218,69 @@ def data_files(project: Path) -> Iterator[tuple[str, bytes]]:
         relative = path.relative_to(root)
         if relative.parts[0] != "editions" and path.is_file() and not path.is_symlink():
             yield relative.as_posix(), path.read_bytes()
+
+
+class DataError(Exception):
+    """A command stopped because the data has errors (`issues` holds every problem found)."""
+
+    def __init__(self, message: str, issues: list[Issue]):
+        super().__init__(message)
+        self.issues = issues
+
+
+@dataclass
+class Reviewed:
+    """The three-yearly review of one year, with the data's warnings and settled notes."""
+
+    year: int
+    directory: Directory
+    items: list[ReviewItem]
+    issues: list[Issue]
+    settled: list[Issue]
+
+
+def review_project(project: Path, year: int, today: date | None = None) -> Reviewed:
+    """The brands due for review in `year`, from the same checked model `build` publishes;
+    DataError when the data has errors."""
+    prepared = prepare(project, today)
+    if has_errors(prepared.issues) or prepared.directory is None:
+        raise DataError("数据有错误", prepared.issues)
+    items = review_brands(prepared.directory, year)
+    return Reviewed(year, prepared.directory, items, prepared.issues, prepared.settled)
+
+
+@dataclass
+class Frozen:
+    """What `freeze` did: the edition, where it went (None: already frozen and intact)."""
+
+    edition: Edition
+    folder: Path | None
+    issues: list[Issue]
+
+
+class FreezeRefused(Exception):
+    """`freeze` did not write; the message says why."""
+
+
+def freeze_year(project: Path, year: int, today: date | None = None) -> Frozen:
+    """Freeze the edition of `year` into datasets/editions/<year>/, from the checked model;
+    DataError when the data has errors, FreezeRefused when it cannot be written."""
+    prepared = prepare(project, today)
+    errors = [issue for issue in prepared.issues if issue.severity == "error"]
+    if errors or prepared.directory is None:
+        raise DataError("数据有错误", errors)
+    edition = next((e for e in prepared.editions if e.year == year), None)
+    if edition is None:
+        raise FreezeRefused(f"releases.csv 中没有 {year} 年度；请先在 datasets/releases.csv 中登记该版本。")
+    if year in prepared.frozen:
+        return Frozen(edition, None, prepared.issues)
+    try:
+        folder = freeze(project, edition)
+    except FreezeError as error:
+        raise FreezeRefused(str(error)) from error
+    except OSError as error:
+        raise FreezeRefused(f"无法写入 {FROZEN_DIR}/{year}/：{error.strerror or error}；未冻结。") from error
+    return Frozen(edition, folder, prepared.issues)
 
 
 def check_project(project: Path, today: date | None = None) -> list[Issue]:

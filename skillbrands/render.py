@@ -25,6 +25,7 @@ from .editions import Edition
 from .formats import csv_value
 from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_occupation, by_prefecture, by_tier,
                      flat, in_sections, major_groups, trades)
+from .criteria import Assessment
 from .model import TIERS, Brand, Directory
 from .publish import Entry, StagedSite, Store
 from .structured import ld_json
@@ -198,12 +199,22 @@ def _edition_pages(directory: Directory, edition: Edition, frozen: set[int]) -> 
                for kind, title in (("added", "新增"), ("exited", "退出")))]
     yield Page(base, (f"release-{edition.year}.html", "release.html"),
                {"edition": edition, "frozen": frozen, "shown": SHOWN_CHANGES,
+                "below_criteria": below_criteria(directory, edition),
                 "lists": {part.strip("/"): base + part for part, _, brands in lists if brands}}, depends)
     crumbs = [("releases/", "年度版本"), (base, f"{edition.year}年度")]
     for part, heading, brands in lists:
         if brands:
             yield from _listing(base + part, brands, ("listing.html",), by_tier(directory),
                                 {"heading": heading, "crumbs": crumbs}, depends)
+
+
+def below_criteria(directory: Directory, edition: Edition) -> list[tuple[Brand, Assessment]]:
+    """The brands this edition was the first to list although they did not meet their criteria
+    (criteria-not-met): said once here, not by every validate and build once frozen."""
+    before = edition.previous.published_date if edition.previous else None
+    return [(b, directory.assessments[b.brand_id]) for b in edition.brands
+            if (before is None or b.published_date > before)
+            and directory.assessments[b.brand_id].verdict == "does_not_meet"]
 
 
 def _listing(base: str, brands: Iterable[Brand], templates: tuple[str, ...], group: Grouping,

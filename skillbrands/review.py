@@ -116,7 +116,9 @@ def review(directory: Directory, year: int) -> list[ReviewItem]:
 
 def _review_brand(directory: Directory, brand: Brand, year: int) -> ReviewItem:
     outcomes = {o.year: o for o in brand.outcomes}
-    years = tuple(ReviewYear(y, outcomes.get(y), directory.assess(brand, y))
+    judged = directory.assessments.get(brand.brand_id)  # the assess stage's verdict of the evaluated year
+    years = tuple(ReviewYear(y, outcomes.get(y), judged if judged is not None and judged.year == y
+                             else directory.assess(brand, y))
                   for y in range(year - PERIOD, year))
     proposed, reasons = _propose(directory, brand, years[-1])
     return ReviewItem(brand, year, last_retained(brand, year), years, proposed, tuple(reasons), _trend(years))
@@ -173,12 +175,17 @@ def summary(items: list[ReviewItem]) -> str:
     return f"共 {len(items)} 个品牌到期评估：{parts}。"
 
 
-def review_text(directory: Directory, items: list[ReviewItem], year: int) -> str:
-    """The review as readable Chinese text, grouped by the publishing region."""
+def review_text(directory: Directory, items: list[ReviewItem], year: int, settled: list[str] = ()) -> str:
+    """The review as readable Chinese text, grouped by the publishing region; `settled` are the
+    criteria-not-met notes of brands frozen editions published (validate no longer repeats them)."""
     period = f"{year - PERIOD}—{year - 1}年"
+    notes = []
+    if settled:
+        notes = ["", f"已收入冻结版本、公布时未达到评价标准的品牌（{len(settled)} 个，validate 和 build 不再重复提示，"
+                     "详见各年度版本页面）："] + [f"  {message}" for message in settled]
     if not items:
-        return (f"{year}年没有到期需要三年评估的品牌（到期指{year - PERIOD}年公布、或{year - PERIOD}年评估后保留，"
-                f"且尚未退出目录的品牌）。")
+        return "\n".join([f"{year}年没有到期需要三年评估的品牌（到期指{year - PERIOD}年公布、或{year - PERIOD}年评估后保留，"
+                          f"且尚未退出目录的品牌）。", *notes])
     lines = [f"{year}年三年评估：评估期 {period}，到期品牌 {len(items)} 个。",
              "以下结论为根据数据提出的建议，最终结论以人社部门评估和公布的文件为准。"]
     region = None
@@ -199,7 +206,7 @@ def review_text(directory: Directory, items: list[ReviewItem], year: int) -> str
         lines.append(f"    → {item.proposed_label}：{''.join(item.reasons)}")
         if item.trend:
             lines.append(f"    ！趋势：{item.trend}")
-    lines += ["", summary(items)]
+    lines += [*notes, "", summary(items)]
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ exits.csv, so listing the same brand_id again is a duplicate-id error.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,9 +23,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .creditcode import check_character
-from .criteria import CRITERIA, CriteriaBook, assess
+from .criteria import Assessment, evaluated_year
 from .issues import Issue, excerpt
-from .model import evaluated_year
 
 if TYPE_CHECKING:
     from .validate import Loaded
@@ -94,8 +94,8 @@ class Tables:
             path = f"datasets/{resources[name]['path']}"
             self.rows[name] = [Row(path, number, values, frozenset(reported.get((path, number), _NONE)))
                                for values, number in zip(rows, loaded.row_numbers.get(name, []))]
-        # criteria verdicts of the evaluated year, kept for the model (one assessment per brand)
-        self.assessments = loaded.assessments
+        #: brand_id -> verdict on the evaluated year, from the assess stage (see `judged`)
+        self.assessments: Mapping[str, Assessment] = {}
         self.regions = self._index("regions", "code")
         self.institutions = self._index("institutions", "institution_id")
         self.occupations = self._index("occupations", "code")
@@ -107,8 +107,25 @@ class Tables:
             if brand_id is not None and year is not None:
                 self.outcomes.setdefault((brand_id, year), row)
 
+    def judged(self, assessments: Mapping[str, Assessment]) -> "Tables":
+        """The same tables with the assess stage's verdicts, for the rules that read them."""
+        judged = copy.copy(self)
+        judged.assessments = assessments
+        return judged
+
     def get(self, name: str) -> list[Row]:
         return self.rows.get(name, [])
+
+    def current_brands(self) -> list[Row]:
+        """The list being prepared: brands published after the newest release of releases.csv,
+        or, when no release is registered, the brands of the newest publication year."""
+        released = [day for row in self.get("releases") if (day := row.day("published_date")) is not None]
+        if released:
+            newest = max(released)
+            return [row for row in self.get("brands") if (day := row.day("published_date")) is not None and day > newest]
+        years = [year for row in self.get("brands") if (year := row.integer("published_year")) is not None]
+        latest = max(years, default=None)
+        return [row for row in self.get("brands") if latest is not None and row.integer("published_year") == latest]
 
     def _index(self, name: str, key: str) -> dict[str, Row]:
         index: dict[str, Row] = {}
@@ -437,52 +454,52 @@ def criteria_scopes(t: Tables, today: date) -> Iterator[Issue]:
 
 
 def criteria_verdicts(t: Tables, today: date) -> Iterator[Issue]:
-    """Seed 000's performance criteria on the evaluated year. Falling short is a warning,
-    not an error: a department may list a brand on grounds the figures don't show, but
-    staff should look before publishing."""
-    book = CriteriaBook(_criteria_rows(t), t.parent_of, category_labels=t.labels("brands", "key_support_category"))
+    """Seed 000's performance criteria on the evaluated year (the assess stage's verdicts).
+    Falling short is a warning, not an error: a department may list a brand on grounds the
+    figures don't show, but staff should look before publishing."""
     for row in t.get("brands"):
-        brand_id, tier, code = row.text("brand_id"), row.text("tier"), row.text("region_code")
-        published_year, key_support = row.integer("published_year"), row.flag("key_support")
-        if None in (brand_id, tier, code, published_year, key_support):
-            continue
-        year = evaluated_year(published_year)
-        outcome = t.outcomes.get((brand_id, year))
-        assessment = assess(
-            tier=tier, region_code=code, year=year, key_support=bool(key_support),
-            outcome=None if outcome is None else {n: outcome.integer(n) for n in ("trainees", *COUNTS)},
-            key_support_category=row.text("key_support_category"), book=book)
-        t.assessments[brand_id] = assessment
-        if assessment.verdict != "does_not_meet" or assessment.criteria is None:
+        brand_id, tier = row.text("brand_id"), row.text("tier")
+        assessment = t.assessments.get(brand_id or "")
+        if assessment is None or tier is None or assessment.verdict != "does_not_meet" or assessment.criteria is None:
             continue
         basis = f"{t.plain('brands', 'tier', tier)}品牌标准（{excerpt(assessment.criteria.document_no)}）"
-        relaxed = "本品牌为重点扶持，但也不符合重点扶持的放宽条件；" if key_support else ""
+        relaxed = "本品牌为重点扶持，但也不符合重点扶持的放宽条件；" if row.flag("key_support") else ""
         yield _warning(row, "brand_id", "criteria-not-met",
-                       f"品牌“{excerpt(brand_id)}”按{basis}评价，{relaxed}{assessment.reason}请核对{year}年的培训成效。")
+                       f"品牌“{excerpt(brand_id)}”按{basis}评价，{relaxed}{assessment.reason}"
+                       f"请核对{assessment.year}年的培训成效。")
 
 
-def _criteria_rows(t: Tables) -> list[dict[str, Any]]:
-    """criteria.csv rows as CriteriaBook reads them: usable rows only, numbers as numbers."""
-    columns = [column for _, _, column, _ in CRITERIA] + ["key_support_min_employment_rate"]
-    rows = []
-    for row in t.get("criteria"):
-        scope, tier, document_no = row.text("scope_code"), row.text("tier"), row.text("document_no")
-        if scope is None or tier is None:
+def missing_outcomes(t: Tables, today: date) -> Iterator[Issue]:
+    """Seed 000 judges a brand on its evaluated year's training (the year before publication):
+    a brand of the list being prepared without that year's figures cannot be judged, and its
+    page would only say 无法评价. The list being prepared is the brands published after the
+    newest release in releases.csv (all of the newest year when there is none); brands an
+    edition has published are history, and not asked again."""
+    current = t.current_brands()
+    # a brand with an outcome row whose cells were reported already: that row is the problem
+    unsure = {row.values.get("brand_id") for row in t.get("outcomes") if row.reported}
+    for row in current:
+        brand_id, published_year = row.text("brand_id"), row.integer("published_year")
+        if brand_id is None or published_year is None or brand_id in unsure or "outcomes" not in t.rows:
             continue
-        numbers = {c: row.numeric(c) for c in columns}
-        rows.append({"scope_code": scope, "tier": tier, "document_no": document_no or "",
-                     "key_support_categories": row.text("key_support_categories"), **numbers})
-    return rows
+        year = evaluated_year(published_year)
+        if (brand_id, year) not in t.outcomes:
+            yield _warning(row, "published_year", "outcome-missing",
+                           f"品牌“{excerpt(brand_id)}”是{published_year}年公布的品牌，按{year}年的培训成效评价，但"
+                           f"年度培训成效表（datasets/outcomes.csv）中没有它{year}年的一行，网页上只能显示“无法评价”；"
+                           f"请在 outcomes.csv 中补上 {brand_id} 的{year}年培训人数、合格人数和就业人数。")
 
 
 RULES: tuple[Rule, ...] = (
     outcome_counts, credit_codes, institution_status_dates, key_support_categories,
     brand_tiers, brands_after_institution_status, occupation_names, recommendations,
     exit_dates, outcomes_after_exit, reviews, future_dates, criteria_scopes, criteria_verdicts,
+    missing_outcomes,
 )
 
 
 def check_rules(loaded: "Loaded", today: date) -> list[Issue]:
-    """Every rule's issues for the loaded package; `today` is the limit for dates."""
-    tables = Tables(loaded)
+    """Every rule's issues for the loaded package (with the verdicts of its assess stage);
+    `today` is the limit for dates."""
+    tables = Tables(loaded).judged(loaded.assessments)
     return [issue for rule in RULES for issue in rule(tables, today)]

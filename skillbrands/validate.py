@@ -19,13 +19,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from frictionless import Resource, Schema
 
 from . import descriptor as descriptors
 from . import limits
 from .cells import ID_PATTERN, FieldSpec, normalise_table
+from .criteria import Assessment, assess_brands
 from .issues import Issue, excerpt, has_errors, sort_key
 from .keys import check_keys
 from .limits import FileIssues, number
@@ -47,8 +48,8 @@ class Loaded:
     tables: dict[str, list[Row]] = field(default_factory=dict)
     row_numbers: dict[str, list[int]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
-    #: brand_id -> criteria verdict on the evaluated year, computed by the rules and reused by the model
-    assessments: dict[str, Any] = field(default_factory=dict)
+    #: brand_id -> verdict on the evaluated year: the assess stage's result, read by the rules and the model
+    assessments: Mapping[str, Assessment] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -80,8 +81,10 @@ def load_package(project: Path, today: date | None = None) -> Loaded:
         logs[raws[name][2]].merge(log)
     raws.clear()  # the cells' text: only the typed rows are used from here on
     _route(logs, check_keys(descriptor, loaded.tables, loaded.row_numbers))
-    loaded.issues = issues + _listed(logs)  # the rules skip cells reported so far
-    _route(logs, _rule_issues(loaded, today or reference_date()))
+    loaded.issues = issues + _listed(logs)  # the verdicts and rules skip cells reported so far
+    tables = Tables(loaded)
+    loaded.assessments = assess_brands(tables)  # the verdict stage: once, before the rules that read it
+    _route(logs, _rule_issues(tables.judged(loaded.assessments), today or reference_date()))
     loaded.issues = sorted(issues + _listed(logs), key=sort_key)
     return loaded
 
@@ -98,9 +101,8 @@ def _listed(logs: dict[str, FileIssues]) -> list[Issue]:
     return [issue for log in logs.values() for issue in log.issues()]
 
 
-def _rule_issues(loaded: Loaded, today: date) -> Iterable[Issue]:
+def _rule_issues(tables: Tables, today: date) -> Iterable[Issue]:
     """rules.check_rules, one issue at a time (so a million of them are counted, not kept)."""
-    tables = Tables(loaded)
     for rule in RULES:
         yield from rule(tables, today)
 

@@ -94,15 +94,19 @@ def test_a_frozen_year_missing_from_releases_is_an_error(make_project) -> None:
     releases = project / "datasets" / "releases.csv"
     lines = releases.read_text("utf-8").splitlines(keepends=True)
     releases.write_text("".join(line for line in lines if not line.startswith("2023,")), "utf-8")
-    assert found(project) == {("datasets/editions/2023", None, None, "edition-year-unknown")}
+    # without the 2023 release, nm-weld (2023, no 2022 figures) reads as a brand not yet published
+    assert found(project) == {("datasets/editions/2023", None, None, "edition-year-unknown"),
+                              ("datasets/brands.csv", 6, "published_year", "outcome-missing")}
     assert prepare(project).frozen == {2022}
 
 
 def test_deleting_releases_csv_does_not_drop_frozen_editions(make_project) -> None:
     project = make_project()
     (project / "datasets" / "releases.csv").unlink()  # optional in the package, but history stays
+    # with no release at all, the newest year's brands are the list being prepared: nm-weld lacks 2022
     assert found(project) == {("datasets/editions/2022", None, None, "edition-year-unknown"),
-                              ("datasets/editions/2023", None, None, "edition-year-unknown")}
+                              ("datasets/editions/2023", None, None, "edition-year-unknown"),
+                              ("datasets/brands.csv", 6, "published_year", "outcome-missing")}
 
 
 def test_release_pages_say_frozen_only_for_checked_editions(make_project) -> None:

@@ -199,10 +199,34 @@ def test_rules_never_raise_on_damaged_rows(make_project) -> None:
 
 
 def test_region_loops_do_not_hang(make_project) -> None:
+    """A region tree that loops (the province under one of its counties) is walked by the
+    criteria lookup and the recommendation check: both must stop, and judge as before."""
+    import signal
+
+    from skillbrands.criteria import assess_brands
+    from skillbrands.rules import RULES, Tables
+
     loaded = load_package(make_project(), today=TODAY)
+    before = dict(loaded.assessments)
     for row in loaded.tables["regions"]:
         row["parent_code"] = {"150000": "150203"}.get(row["code"], row["parent_code"])
-    check_rules(loaded, TODAY)  # recommendations and criteria walk the region tree
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("a region loop made the rules walk forever")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        tables = Tables(loaded)
+        assert tables.regions_above("150203") is None  # the loop is seen, not followed
+        verdicts = assess_brands(tables)  # criteria: own region, then the regions above
+        issues = [issue for rule in RULES for issue in rule(tables.judged(verdicts), TODAY)]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    # every brand's criteria are found below the loop, so nothing changes
+    assert dict(verdicts) == before and len(verdicts) == len(loaded.tables["brands"])
+    assert issues == []
 
 
 # -- the credit code check character ---------------------------------------------------------
