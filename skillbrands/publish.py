@@ -105,6 +105,18 @@ class Store:
             raise PublishError(_explain(error, self.folder)) from error
         return relpath, Record(key, len(data), written.st_mtime_ns, written.st_ino), False
 
+    def adopt(self, path: Path, relpath: str) -> Entry:
+        """Account for a file already written at `path` (streamed there by its writer)."""
+        key = hashlib.blake2b(digest_size=16)
+        try:
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    key.update(block)
+            written = os.stat(path)
+        except OSError as error:
+            raise PublishError(_explain(error, self.folder)) from error
+        return relpath, Record(key.hexdigest(), written.st_size, written.st_mtime_ns, written.st_ino), False
+
     def relink(self, path: Path, relpath: str) -> Entry | None:
         """Hard-link the published copy of `relpath` when it is provably the file this tool
         wrote (ledger); None when it is not, or cannot be linked (then write it instead)."""
@@ -237,6 +249,16 @@ class StagedSite:
             self.files += 1
             self.linked += linked
             self.bytes += record.size
+
+    def adopt(self, relpaths: Iterable[str]) -> int:
+        """Account for files a stage wrote itself at paths it claimed (downloads streamed to disk)."""
+        count = 0
+        for relpath in relpaths:
+            if relpath not in self.written:
+                raise PublishError(f"{relpath} 没有预先登记就被写入了。")
+            self.record([self.store.adopt(safe_join(self.staging, relpath), relpath)])
+            count += 1
+        return count
 
     def write_all(self, items: Iterable[tuple[str, bytes]]) -> int:
         count = 0
