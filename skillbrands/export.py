@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .database import SqliteWriter, datasette_metadata
 from .formats import (JSON_TAIL, FileInfo, HashedFile, column_chunks, created_stamp, csv_chunk, csv_header, dump_json,
-                      json_chunk, json_head, resource_descriptor, sha256_text, zip_files)
+                      json_chunk, json_head, resource_descriptor, sha256_text, ZipWriter)
 from .model import Directory
 from .tables import Table
 from .workbook import write_xlsx
@@ -107,53 +107,66 @@ def export_downloads(directory: Directory, tables: list[Table], today: date, ver
     workbook = new(f"data/{WORKBOOK}")
     notes = _notes(directory, meta, version, today)
     resources = []
-    with in_background(lambda: write_xlsx(workbook, ((t, t.rows()) for t in tables), meta, today, notes), jobs):
-        database = SqliteWriter(new(f"data/{DATABASE}"), tables)
-        for table in tables:
-            csv_file = HashedFile(new(f"data/{table.name}.csv"))
-            json_file = HashedFile(new(f"data/{table.name}.json"))
-            csv_file.write(csv_header(table.header))
-            json_file.write(json_head(meta, table))
-            rows, examples = 0, {}
-            for columns in column_chunks(table.rows()):
-                csv_file.write(csv_chunk(columns))
-                json_file.write((b"," if rows else b"") + json_chunk(table.header, columns))
-                database.insert(table, columns)
-                _first_values(examples, table, columns)
-                rows += len(columns[0])
-            json_file.write(JSON_TAIL)
-            infos = (csv_file.close(f"data/{table.name}.csv", "csv"), json_file.close(f"data/{table.name}.json", "json"))
-            summary.tables.append(TableFiles(table, rows, infos,
-                                             {c.name: examples.get(c.name) for c in table.columns}))
-            resources.append(resource_descriptor(table, infos[0], f"{table.name}.csv", rows, infos[1:]))
-        database.close()
-    datasette = dump_json(datasette_metadata(tables, meta, DATABASE.rsplit(".", 1)[0]))
-    new(f"data/{DATASETTE}").write_bytes(datasette)
-    bundles = [FileInfo.of_file(paths[f"data/{WORKBOOK}"], f"data/{WORKBOOK}", "xlsx"),
-               FileInfo.of_file(paths[f"data/{DATABASE}"], f"data/{DATABASE}", "sqlite"),
-               FileInfo.of(f"data/{DATASETTE}", "json", datasette)]
-    package = {**package_head(directory, version, created), "resources": resources,
-               "skillbrands:downloads": [
-                   {"path": f.path.removeprefix("data/"), "format": f.format, "bytes": f.bytes,
-                    "hash": f"sha256:{f.sha256}", "title": title}
-                   for f, title in zip(bundles, ("全部表格的 Excel 工作簿（每表一个工作表，另有“说明”）",
-                                                 "全部表格的 SQLite 数据库（可用 Datasette 打开）",
-                                                 "SQLite 数据库的 Datasette 元数据（datasette -m）"))],
-               "skillbrands:bundle": {"path": BUNDLE, "sha256": f"{BUNDLE}.sha256",
-                                      "title": "整包下载：以上全部文件的 zip"}}
-    described = dump_json(package)
-    new("data/datapackage.json").write_bytes(described)
-    bundles.append(FileInfo.of("data/datapackage.json", "json", described))
     folder = BUNDLE.rsplit(".", 1)[0]
-    order = [f"data/{t.name}.{ext}" for t in tables for ext in ("csv", "json")] + [
-        f"data/{WORKBOOK}", f"data/{DATABASE}", f"data/{DATASETTE}", "data/datapackage.json"]
     archive = new(f"data/{BUNDLE}")
-    zip_files(archive, ((f"{folder}/{relpath.removeprefix('data/')}", paths[relpath]) for relpath in order), today)
+    with ZipWriter(archive, today) as bundle:
+        def pack(relpath: str) -> None:
+            bundle.add(f"{folder}/{relpath.removeprefix('data/')}", paths[relpath])
+
+        with in_background(lambda: write_xlsx(workbook, ((t, t.rows()) for t in tables), meta, today, notes), jobs):
+            database = SqliteWriter(new(f"data/{DATABASE}"), tables)
+            for table in tables:
+                infos, rows, examples = _write_table(table, meta, new, database)
+                summary.tables.append(TableFiles(table, rows, infos, examples))
+                resources.append(resource_descriptor(table, infos[0], f"{table.name}.csv", rows, infos[1:]))
+                pack(infos[0].path)
+                pack(infos[1].path)
+            database.close()
+            datasette = dump_json(datasette_metadata(tables, meta, DATABASE.rsplit(".", 1)[0]))
+            new(f"data/{DATASETTE}").write_bytes(datasette)
+            pack(f"data/{DATABASE}")
+            pack(f"data/{DATASETTE}")
+        pack(f"data/{WORKBOOK}")  # the worker is done
+        bundles = [FileInfo.of_file(workbook, f"data/{WORKBOOK}", "xlsx"),
+                   FileInfo.of_file(paths[f"data/{DATABASE}"], f"data/{DATABASE}", "sqlite"),
+                   FileInfo.of(f"data/{DATASETTE}", "json", datasette)]
+        package = {**package_head(directory, version, created), "resources": resources,
+                   "skillbrands:downloads": [
+                       {"path": f.path.removeprefix("data/"), "format": f.format, "bytes": f.bytes,
+                        "hash": f"sha256:{f.sha256}", "title": title}
+                       for f, title in zip(bundles, ("全部表格的 Excel 工作簿（每表一个工作表，另有“说明”）",
+                                                     "全部表格的 SQLite 数据库（可用 Datasette 打开）",
+                                                     "SQLite 数据库的 Datasette 元数据（datasette -m）"))],
+                   "skillbrands:bundle": {"path": BUNDLE, "sha256": f"{BUNDLE}.sha256",
+                                          "title": "整包下载：以上全部文件的 zip"}}
+        described = dump_json(package)
+        new("data/datapackage.json").write_bytes(described)
+        bundles.append(FileInfo.of("data/datapackage.json", "json", described))
+        pack("data/datapackage.json")
     zipped = FileInfo.of_file(archive, f"data/{BUNDLE}", "zip")
     new(f"data/{BUNDLE}.sha256").write_bytes(sha256_text(BUNDLE, zipped.sha256))
-    bundles.append(zipped)
-    summary.bundles = bundles
+    summary.bundles = bundles + [zipped]
     return list(paths), summary
+
+
+def _write_table(table: Table, meta: Mapping[str, Any], new: Callable[[str], Path],
+                 database: SqliteWriter) -> tuple[tuple[FileInfo, FileInfo], int, dict[str, Any]]:
+    """One pass over a table's rows, a chunk at a time, into its CSV, its JSON and the database:
+    the two files' descriptions, the number of rows and each column's first non-empty value."""
+    csv_path, json_path = f"data/{table.name}.csv", f"data/{table.name}.json"
+    csv_file, json_file = HashedFile(new(csv_path)), HashedFile(new(json_path))
+    csv_file.write(csv_header(table.header))
+    json_file.write(json_head(meta, table))
+    rows, examples = 0, {}
+    for columns in column_chunks(table.rows()):
+        csv_file.write(csv_chunk(columns))
+        json_file.write((b"," if rows else b"") + json_chunk(table.header, columns))
+        database.insert(table, columns)
+        _first_values(examples, table, columns)
+        rows += len(columns[0])
+    json_file.write(JSON_TAIL)
+    infos = (csv_file.close(csv_path, "csv"), json_file.close(json_path, "json"))
+    return infos, rows, {c.name: examples.get(c.name) for c in table.columns}
 
 
 def _notes(directory: Directory, meta: Mapping[str, Any], version: str, today: date) -> list[tuple[str, str]]:

@@ -115,7 +115,19 @@ class Store:
             written = os.stat(path)
         except OSError as error:
             raise PublishError(_explain(error, self.folder)) from error
-        return relpath, Record(key.hexdigest(), written.st_size, written.st_mtime_ns, written.st_ino), False
+        record = Record(key.hexdigest(), written.st_size, written.st_mtime_ns, written.st_ino)
+        old = self.previous.get(relpath)
+        if old is not None and (old.digest, old.size) == (record.digest, record.size):
+            # the published copy, provably the same bytes: link it in place of the new one, as put() would
+            spare = path.with_name(f".{path.name}.link")
+            entry = self.relink(spare, relpath)
+            if entry is not None:
+                try:
+                    os.replace(spare, path)
+                    return entry
+                except OSError:
+                    spare.unlink(missing_ok=True)
+        return relpath, record, False
 
     def relink(self, path: Path, relpath: str) -> Entry | None:
         """Hard-link the published copy of `relpath` when it is provably the file this tool
