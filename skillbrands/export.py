@@ -4,22 +4,25 @@ Each table as CSV (UTF-8 with BOM, CRLF, formula-safe) and JSON (rows and metada
 all tables together as an Excel workbook (`skillbrands.xlsx`) and a SQLite database
 (`skillbrands.sqlite`, with Datasette's metadata beside it); `datapackage.json`
 describing every file with its size and SHA-256; and the whole package as one zip with
-its SHA-256 beside it. `export_downloads` returns the files and a `DataSummary` (rows,
-sizes, digests, example values) for the /data/ page, which is rendered afterwards.
+its SHA-256 beside it. `export_downloads` writes the files straight to disk and returns
+their paths and a `DataSummary` (rows, sizes, digests, example values) for the /data/ page,
+which is rendered afterwards.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
-from .database import datasette_metadata, sqlite_bytes
-from .formats import (FileInfo, created_stamp, csv_bytes, dump_json, json_bytes, resource_descriptor, sha256_line,
-                      zip_bytes)
+from .database import SqliteWriter, datasette_metadata
+from .formats import (JSON_TAIL, FileInfo, HashedFile, column_chunks, created_stamp, csv_chunk, csv_header, dump_json,
+                      json_chunk, json_head, resource_descriptor, sha256_text, ZipWriter)
 from .model import Directory
 from .tables import Table
-from .workbook import xlsx_bytes
+from .workbook import write_xlsx
+from .workers import in_background
 
 WORKBOOK = "skillbrands.xlsx"
 DATABASE = "skillbrands.sqlite"
@@ -73,58 +76,97 @@ def package_head(directory: Directory, version: str, created: str) -> dict[str, 
     return head
 
 
-def _examples(table: Table, rows: list[list[Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for index, column in enumerate(table.columns):
-        out[column.name] = next((row[index] for row in rows if row[index] not in (None, "")), None)
-    return out
+def _first_values(found: dict[str, Any], table: Table, columns: list[Sequence[Any]]) -> None:
+    """Fill in each column's first non-empty value from another chunk of its rows."""
+    for column, values in zip(table.columns, columns):
+        if column.name not in found:
+            value = next((v for v in values if v not in (None, "")), None)
+            if value is not None:
+                found[column.name] = value
 
 
-def export_downloads(directory: Directory, tables: list[Table], today: date,
-                     version: str) -> tuple[list[tuple[str, bytes]], DataSummary]:
-    """Every download of /data/ as (path, bytes), and the summary the /data/ page shows."""
+def export_downloads(directory: Directory, tables: list[Table], today: date, version: str,
+                     place: Callable[[str], Path], jobs: int = 1) -> tuple[list[str], DataSummary]:
+    """Write every download of /data/ to disk, each at `place(relpath)` (a new file's path; its
+    folder may not exist yet), and return the relpaths written and the summary the /data/ page shows.
+
+    Each table is read once, a chunk of rows at a time, and every chunk goes to its CSV, its JSON
+    and the SQLite database before the next is made; the workbook, the slowest format, is written
+    meanwhile by a forked worker (`jobs` ≥ 2) reading the tables on its own. The zip is then
+    written from the files on disk. Nothing holds a whole file, or a whole table, in memory."""
     meta = metadata(directory)
     created = created_stamp(today)
     summary = DataSummary(version=version, created=created)
-    files: list[tuple[str, bytes]] = []
-    resources = []
-    everything: list[tuple[Table, list[list[Any]]]] = []
-    for table in tables:
-        rows = list(table.rows())
-        everything.append((table, rows))
-        data_csv = csv_bytes(table.header, rows)
-        data_json = json_bytes(meta, table, rows)
-        infos = (FileInfo.of(f"data/{table.name}.csv", "csv", data_csv),
-                 FileInfo.of(f"data/{table.name}.json", "json", data_json))
-        files += [(infos[0].path, data_csv), (infos[1].path, data_json)]
-        summary.tables.append(TableFiles(table, len(rows), infos, _examples(table, rows)))
-        resources.append(resource_descriptor(table, infos[0], f"{table.name}.csv", len(rows), infos[1:]))
+    paths: dict[str, Path] = {}
 
+    def new(relpath: str) -> Path:
+        path = paths[relpath] = place(relpath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    workbook = new(f"data/{WORKBOOK}")
     notes = _notes(directory, meta, version, today)
-    workbook = xlsx_bytes(everything, meta, today, notes)
-    database = sqlite_bytes(everything)
-    datasette = dump_json(datasette_metadata(tables, meta, DATABASE.rsplit(".", 1)[0]))
-    bundles = [FileInfo.of(f"data/{WORKBOOK}", "xlsx", workbook), FileInfo.of(f"data/{DATABASE}", "sqlite", database),
-               FileInfo.of(f"data/{DATASETTE}", "json", datasette)]
-    files += [(f"data/{WORKBOOK}", workbook), (f"data/{DATABASE}", database), (f"data/{DATASETTE}", datasette)]
-    package = {**package_head(directory, version, created), "resources": resources,
-               "skillbrands:downloads": [
-                   {"path": f.path.removeprefix("data/"), "format": f.format, "bytes": f.bytes,
-                    "hash": f"sha256:{f.sha256}", "title": title}
-                   for f, title in zip(bundles, ("全部表格的 Excel 工作簿（每表一个工作表，另有“说明”）",
-                                                 "全部表格的 SQLite 数据库（可用 Datasette 打开）",
-                                                 "SQLite 数据库的 Datasette 元数据（datasette -m）"))],
-               "skillbrands:bundle": {"path": BUNDLE, "sha256": f"{BUNDLE}.sha256",
-                                      "title": "整包下载：以上全部文件的 zip"}}
-    described = dump_json(package)
-    files.append(("data/datapackage.json", described))
-    bundles.append(FileInfo.of("data/datapackage.json", "json", described))
+    resources = []
     folder = BUNDLE.rsplit(".", 1)[0]
-    archive = zip_bytes(((f"{folder}/{path.removeprefix('data/')}", data) for path, data in files), today)
-    files += [(f"data/{BUNDLE}", archive), (f"data/{BUNDLE}.sha256", sha256_line(BUNDLE, archive))]
-    bundles.append(FileInfo.of(f"data/{BUNDLE}", "zip", archive))
-    summary.bundles = bundles
-    return files, summary
+    archive = new(f"data/{BUNDLE}")
+    with ZipWriter(archive, today) as bundle:
+        def pack(relpath: str) -> None:
+            bundle.add(f"{folder}/{relpath.removeprefix('data/')}", paths[relpath])
+
+        with in_background(lambda: write_xlsx(workbook, ((t, t.rows()) for t in tables), meta, today, notes), jobs):
+            database = SqliteWriter(new(f"data/{DATABASE}"), tables)
+            for table in tables:
+                infos, rows, examples = _write_table(table, meta, new, database)
+                summary.tables.append(TableFiles(table, rows, infos, examples))
+                resources.append(resource_descriptor(table, infos[0], f"{table.name}.csv", rows, infos[1:]))
+                pack(infos[0].path)
+                pack(infos[1].path)
+            database.close()
+            datasette = dump_json(datasette_metadata(tables, meta, DATABASE.rsplit(".", 1)[0]))
+            new(f"data/{DATASETTE}").write_bytes(datasette)
+            pack(f"data/{DATABASE}")
+            pack(f"data/{DATASETTE}")
+        pack(f"data/{WORKBOOK}")  # the worker is done
+        bundles = [FileInfo.of_file(workbook, f"data/{WORKBOOK}", "xlsx"),
+                   FileInfo.of_file(paths[f"data/{DATABASE}"], f"data/{DATABASE}", "sqlite"),
+                   FileInfo.of(f"data/{DATASETTE}", "json", datasette)]
+        package = {**package_head(directory, version, created), "resources": resources,
+                   "skillbrands:downloads": [
+                       {"path": f.path.removeprefix("data/"), "format": f.format, "bytes": f.bytes,
+                        "hash": f"sha256:{f.sha256}", "title": title}
+                       for f, title in zip(bundles, ("全部表格的 Excel 工作簿（每表一个工作表，另有“说明”）",
+                                                     "全部表格的 SQLite 数据库（可用 Datasette 打开）",
+                                                     "SQLite 数据库的 Datasette 元数据（datasette -m）"))],
+                   "skillbrands:bundle": {"path": BUNDLE, "sha256": f"{BUNDLE}.sha256",
+                                          "title": "整包下载：以上全部文件的 zip"}}
+        described = dump_json(package)
+        new("data/datapackage.json").write_bytes(described)
+        bundles.append(FileInfo.of("data/datapackage.json", "json", described))
+        pack("data/datapackage.json")
+    zipped = FileInfo.of_file(archive, f"data/{BUNDLE}", "zip")
+    new(f"data/{BUNDLE}.sha256").write_bytes(sha256_text(BUNDLE, zipped.sha256))
+    summary.bundles = bundles + [zipped]
+    return list(paths), summary
+
+
+def _write_table(table: Table, meta: Mapping[str, Any], new: Callable[[str], Path],
+                 database: SqliteWriter) -> tuple[tuple[FileInfo, FileInfo], int, dict[str, Any]]:
+    """One pass over a table's rows, a chunk at a time, into its CSV, its JSON and the database:
+    the two files' descriptions, the number of rows and each column's first non-empty value."""
+    csv_path, json_path = f"data/{table.name}.csv", f"data/{table.name}.json"
+    csv_file, json_file = HashedFile(new(csv_path)), HashedFile(new(json_path))
+    csv_file.write(csv_header(table.header))
+    json_file.write(json_head(meta, table))
+    rows, examples = 0, {}
+    for columns in column_chunks(table.rows()):
+        csv_file.write(csv_chunk(columns))
+        json_file.write((b"," if rows else b"") + json_chunk(table.header, columns))
+        database.insert(table, columns)
+        _first_values(examples, table, columns)
+        rows += len(columns[0])
+    json_file.write(JSON_TAIL)
+    infos = (csv_file.close(csv_path, "csv"), json_file.close(json_path, "json"))
+    return infos, rows, {c.name: examples.get(c.name) for c in table.columns}
 
 
 def _notes(directory: Directory, meta: Mapping[str, Any], version: str, today: date) -> list[tuple[str, str]]:

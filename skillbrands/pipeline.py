@@ -321,8 +321,9 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
         with StagedSite(out) as site:
             with clock("downloads"):
                 version = str(prepared.editions[-1].year) if prepared.editions else str(directory.meta.get("version", ""))
-                files, summary = export_downloads(directory, tables, today or reference_date(), version)
-                result.downloads = site.write_all(files)
+                written, summary = export_downloads(directory, tables, today or reference_date(), version,
+                                                    site.claim, workers())
+                result.downloads = site.adopt(written)
                 bundles: dict[int, FileInfo] = {}
                 for edition in prepared.editions:
                     for path, data in edition_files(directory, edition):

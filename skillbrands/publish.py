@@ -105,6 +105,30 @@ class Store:
             raise PublishError(_explain(error, self.folder)) from error
         return relpath, Record(key, len(data), written.st_mtime_ns, written.st_ino), False
 
+    def adopt(self, path: Path, relpath: str) -> Entry:
+        """Account for a file already written at `path` (streamed there by its writer)."""
+        key = hashlib.blake2b(digest_size=16)
+        try:
+            with open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    key.update(block)
+            written = os.stat(path)
+        except OSError as error:
+            raise PublishError(_explain(error, self.folder)) from error
+        record = Record(key.hexdigest(), written.st_size, written.st_mtime_ns, written.st_ino)
+        old = self.previous.get(relpath)
+        if old is not None and (old.digest, old.size) == (record.digest, record.size):
+            # the published copy, provably the same bytes: link it in place of the new one, as put() would
+            spare = path.with_name(f".{path.name}.link")
+            entry = self.relink(spare, relpath)
+            if entry is not None:
+                try:
+                    os.replace(spare, path)
+                    return entry
+                except OSError:
+                    spare.unlink(missing_ok=True)
+        return relpath, record, False
+
     def relink(self, path: Path, relpath: str) -> Entry | None:
         """Hard-link the published copy of `relpath` when it is provably the file this tool
         wrote (ledger); None when it is not, or cannot be linked (then write it instead)."""
@@ -237,6 +261,16 @@ class StagedSite:
             self.files += 1
             self.linked += linked
             self.bytes += record.size
+
+    def adopt(self, relpaths: Iterable[str]) -> int:
+        """Account for files a stage wrote itself at paths it claimed (downloads streamed to disk)."""
+        count = 0
+        for relpath in relpaths:
+            if relpath not in self.written:
+                raise PublishError(f"{relpath} 没有预先登记就被写入了。")
+            self.record([self.store.adopt(safe_join(self.staging, relpath), relpath)])
+            count += 1
+        return count
 
     def write_all(self, items: Iterable[tuple[str, bytes]]) -> int:
         count = 0

@@ -18,7 +18,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 _PR_SET_PDEATHSIG = 1
 
@@ -56,6 +56,35 @@ def fork_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
                           "请检查内存后重试，或设置 SKILLBRANDS_JOBS=1 只用一个进程。") from error
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def in_background(task: Callable[[], None], jobs: int) -> Iterator[None]:
+    """Run `task` in one forked worker while the `with` block runs in this process; leaving the
+    block waits for it. The task is forked, not pickled, so it may be a closure over the frozen
+    model; it reports through the files it writes. With one job (or no fork) it runs here, at
+    the end of the block. An error in the block kills the worker."""
+    if jobs < 2 or not can_fork():
+        yield
+        task()
+        return
+    worker = multiprocessing.get_context("fork").Process(target=_run, args=(os.getpid(), task), daemon=True)
+    worker.start()
+    try:
+        yield
+    except BaseException:
+        worker.kill()
+        worker.join()
+        raise
+    worker.join()
+    if worker.exitcode != 0:
+        raise WorkerError(f"一个工作进程失败（退出码 {worker.exitcode}；原因见上方的错误信息，或是内存不足、被系统结束）；"
+                          "已发布的网站未被改动，请检查后重试，或设置 SKILLBRANDS_JOBS=1 只用一个进程。")
+
+
+def _run(parent: int, task: Callable[[], None]) -> None:
+    _die_with_parent(parent)
+    task()
 
 
 def _die_with_parent(parent: int) -> None:
