@@ -9,7 +9,9 @@ A thin Click wrapper: each command parses options, calls the engine in
 from __future__ import annotations
 
 import json
+import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -56,6 +58,23 @@ def today_option(command):
     )(command)
 
 
+def reference_day(today: datetime | None) -> date | None:
+    """The day the engine takes as today: --today, else the day of SOURCE_DATE_EPOCH (reproducible
+    builds), else None (the engine's own: today in China Standard Time). Only the CLI reads these."""
+    from skillbrands.validate import epoch_date
+
+    if today is not None:
+        return today.date()
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return epoch_date(int(epoch)) if epoch.isdigit() else None
+
+
+def worker_jobs() -> int | None:
+    """SKILLBRANDS_JOBS: how many worker processes the engine may use (None: the CPUs available)."""
+    forced = os.environ.get("SKILLBRANDS_JOBS", "").strip()
+    return int(forced) if forced.isdigit() and int(forced) > 0 else None
+
+
 def _site_base(value: str | None) -> str | None:
     from skillbrands.urls import site_base
 
@@ -92,7 +111,7 @@ def validate(project: Path, fmt: str, today) -> None:
     from skillbrands.workers import WorkerError
 
     try:
-        issues = check_project(project, today.date() if today else None)
+        issues = check_project(project, reference_day(today), worker_jobs())
     except WorkerError as error:
         say(f"校验未完成：{error}", fmt)
         sys.exit(1)
@@ -125,7 +144,7 @@ def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today
 
     out = out if out is not None else project / "output"
     try:
-        result = build_site(project, out, today.date() if today else None, base_url)
+        result = build_site(project, out, reference_day(today), base_url, worker_jobs())
     except BuildError as error:
         if error.issues:
             print_issues(error.issues, fmt)
@@ -156,7 +175,7 @@ def review(project: Path, year: int, fmt: str, csv_path: Path | None, today) -> 
     from skillbrands.review import review_csv, review_records, review_text
 
     try:
-        reviewed = review_project(project, year, today.date() if today else None)
+        reviewed = review_project(project, year, reference_day(today), worker_jobs())
     except DataError as error:
         print_issues(error.issues, fmt)
         say("数据有错误，请先改正后再进行评估。", fmt)
@@ -188,7 +207,7 @@ def freeze(project: Path, year: int, today) -> None:
     from skillbrands.pipeline import DataError, FreezeRefused, freeze_year
 
     try:
-        frozen = freeze_year(project, year, today.date() if today else None)
+        frozen = freeze_year(project, year, reference_day(today), worker_jobs())
     except DataError as error:
         print_issues(error.issues, "text")
         say("数据有错误，未冻结。")
@@ -211,8 +230,8 @@ def corrections(project: Path, draft: bool, today) -> None:
     from skillbrands.corrections import PATH, DraftError, append_draft
     from skillbrands.pipeline import prepare
 
-    when = today.date() if today else None
-    prepared = prepare(project, when)
+    when = reference_day(today)
+    prepared = prepare(project, when, worker_jobs())
     if prepared.directory is None:
         print_issues([i for i in prepared.issues if i.severity == "error"], "text")
         say("数据有错误，无法与已冻结的版本比较；请先改正。")

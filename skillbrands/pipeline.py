@@ -78,12 +78,12 @@ class Prepared:
     settled: list[Issue] = field(default_factory=list)
 
 
-def prepare(project: Path, today: date | None = None) -> Prepared:
+def prepare(project: Path, today: date | None = None, jobs: int | None = None) -> Prepared:
     """Load and validate the data and the content, build the model and the editions,
     and check that no frozen edition is damaged or would change: every problem, in one run."""
     project = Path(project)
     today = today or reference_date()
-    loaded = load_package(project, today)
+    loaded = load_package(project, today, jobs)
     content, content_issues = load_content(project)
     url_issues = check_package_urls(loaded.descriptor) + check_cell_urls(
         loaded.descriptor, loaded.tables, loaded.row_numbers, loaded.issues)
@@ -239,10 +239,10 @@ class Reviewed:
     settled: list[Issue]
 
 
-def review_project(project: Path, year: int, today: date | None = None) -> Reviewed:
+def review_project(project: Path, year: int, today: date | None = None, jobs: int | None = None) -> Reviewed:
     """The brands due for review in `year`, from the same checked model `build` publishes;
     DataError when the data has errors."""
-    prepared = prepare(project, today)
+    prepared = prepare(project, today, jobs)
     if has_errors(prepared.issues) or prepared.directory is None:
         raise DataError("数据有错误", prepared.issues)
     items = review_brands(prepared.directory, year)
@@ -262,10 +262,10 @@ class FreezeRefused(Exception):
     """`freeze` did not write; the message says why."""
 
 
-def freeze_year(project: Path, year: int, today: date | None = None) -> Frozen:
+def freeze_year(project: Path, year: int, today: date | None = None, jobs: int | None = None) -> Frozen:
     """Freeze the edition of `year` into datasets/editions/<year>/, from the checked model;
     DataError when the data has errors, FreezeRefused when it cannot be written."""
-    prepared = prepare(project, today)
+    prepared = prepare(project, today, jobs)
     errors = [issue for issue in prepared.issues if issue.severity == "error"]
     if errors or prepared.directory is None:
         raise DataError("数据有错误", errors)
@@ -283,9 +283,9 @@ def freeze_year(project: Path, year: int, today: date | None = None) -> Frozen:
     return Frozen(edition, folder, prepared.issues)
 
 
-def check_project(project: Path, today: date | None = None) -> list[Issue]:
+def check_project(project: Path, today: date | None = None, jobs: int | None = None) -> list[Issue]:
     """Every problem in the data package, the content pages and the frozen editions."""
-    return prepare(project, today).issues
+    return prepare(project, today, jobs).issues
 
 
 def templates_dir(project: Path) -> Path:
@@ -294,16 +294,18 @@ def templates_dir(project: Path) -> Path:
     return own if own.is_dir() else Path(__file__).resolve().parent.parent / "site_templates"
 
 
-def build_site(project: Path, out: Path, today: date | None = None, base_url: str | None = None) -> BuildResult:
+def build_site(project: Path, out: Path, today: date | None = None, base_url: str | None = None,
+               jobs: int | None = None) -> BuildResult:
     """Validate, render and publish the site into `out`. `base_url`: the address it is published
-    at, normalised by `urls.site_base` (canonical URLs, Open Graph, sitemap); None: relative links only."""
+    at, normalised by `urls.site_base` (canonical URLs, Open Graph, sitemap); None: relative links only.
+    `jobs`: worker processes for validation, downloads, pages and search (None: the CPUs available)."""
     project = Path(project)
     result = BuildResult()
     clock = _Clock(result.stages)
 
     with clock("validate"):
         try:
-            prepared = prepare(project, today)
+            prepared = prepare(project, today, jobs)
         except WorkerError as error:
             raise BuildError(str(error)) from error
         result.issues = prepared.issues
@@ -322,7 +324,7 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
             with clock("downloads"):
                 version = str(prepared.editions[-1].year) if prepared.editions else str(directory.meta.get("version", ""))
                 written, summary = export_downloads(directory, tables, today or reference_date(), version,
-                                                    site.claim, workers())
+                                                    site.claim, workers(jobs))
                 result.downloads = site.adopt(written)
                 bundles: dict[int, FileInfo] = {}
                 for edition in prepared.editions:
@@ -337,7 +339,7 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
                 result.downloads += 1
             with clock("render"):
                 pages = list(plan_pages(directory, content, summary, prepared.editions, prepared.frozen, bundles))
-                result.pages = write_pages(site, env, directory, pages, content, workers())
+                result.pages = write_pages(site, env, directory, pages, content, workers(jobs))
             with clock("feeds"):
                 listed = [page.url for page in pages if page.file == "index.html"]  # not the 404 page
                 crawled = crawler_files(directory, prepared.editions, listed, base_url, today or reference_date())
@@ -346,7 +348,7 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
                 signed = stamp(data_files(project))
                 reused = site.reuse("search", STAMP, signed)
                 result.search_reused = reused is not None
-                result.search = reused if reused is not None else write_index(site, directory, signed, workers())
+                result.search = reused if reused is not None else write_index(site, directory, signed, workers(jobs))
             with clock("assets"):
                 assets = templates / "assets"
                 result.assets = site.copy_tree(assets, "assets") if assets.is_dir() else 0

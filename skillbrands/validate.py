@@ -13,7 +13,6 @@ and counts the rest, so millions of bad cells cost counts, not memory.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -61,9 +60,10 @@ def validate_project(project: Path, today: date | None = None) -> list[Issue]:
     return load_package(project, today).issues
 
 
-def load_package(project: Path, today: date | None = None) -> Loaded:
+def load_package(project: Path, today: date | None = None, jobs: int | None = None) -> Loaded:
     """Read, type-check and cross-check every resource; `today` is the reference date
-    for "not in the future" (default: SOURCE_DATE_EPOCH, else the current date)."""
+    for "not in the future" (default: today in China Standard Time); `jobs` the worker
+    processes for large tables (default: the CPUs available)."""
     project = Path(project)
     descriptor, issues = read_descriptor(project)
     loaded = Loaded(descriptor=descriptor or {}, issues=issues)
@@ -75,7 +75,7 @@ def load_package(project: Path, today: date | None = None) -> Loaded:
         raw = _read_resource(project, resource, loaded, logs)
         if raw is not None:
             raws[resource["name"]] = (raw, resource["schema"], f"datasets/{resource['path']}")
-    for name, (rows, log) in _type_check(raws).items():
+    for name, (rows, log) in _type_check(raws, jobs).items():
         loaded.tables[name] = rows
         loaded.row_numbers[name] = list(raws[name][0].row_numbers)
         logs[raws[name][2]].merge(log)
@@ -112,13 +112,16 @@ CHINA = timezone(timedelta(hours=8), "CST")
 
 
 def reference_date() -> date:
-    """The date rules compare against: SOURCE_DATE_EPOCH if set (reproducible builds), else today in
-    China Standard Time (UTC+8), where the directories' dates are written — never the machine's
-    time zone, so a server set to UTC (or a build at 07:00 in Beijing) gets the same day."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), tz=CHINA).date()
+    """The date rules compare against when none is given: today in China Standard Time (UTC+8),
+    where the directories' dates are written — never the machine's time zone, so a server set
+    to UTC (or a build at 07:00 in Beijing) gets the same day. (The CLI passes --today, or the
+    day of SOURCE_DATE_EPOCH for reproducible builds: `epoch_date`.)"""
     return datetime.now(CHINA).date()
+
+
+def epoch_date(epoch: int) -> date:
+    """The day, in China Standard Time, of a Unix time (SOURCE_DATE_EPOCH)."""
+    return datetime.fromtimestamp(epoch, tz=CHINA).date()
 
 
 def read_descriptor(project: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
@@ -193,12 +196,12 @@ PARALLEL_FROM = 40_000
 Raws = dict[str, tuple[RawTable, dict[str, Any], str]]
 
 
-def _type_check(raws: Raws) -> dict[str, tuple[list[Row], FileIssues]]:
+def _type_check(raws: Raws, requested: int | None = None) -> dict[str, tuple[list[Row], FileIssues]]:
     """Run frictionless over every table, in row ranges shared among worker processes."""
     tasks = [(name, start, min(start + CHUNK_ROWS, len(raw.rows)))
              for name, (raw, _, _) in raws.items() for start in range(0, max(len(raw.rows), 1), CHUNK_ROWS)]
     total = sum(len(raw.rows) for raw, _, _ in raws.values())
-    jobs = workers()
+    jobs = workers(requested)
     if jobs > 1 and total >= PARALLEL_FROM and can_fork():
         # Each range is packed into bytes and the cells' objects are dropped before the
         # workers start: a worker then holds its own range only, instead of inheriting

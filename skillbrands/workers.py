@@ -23,11 +23,11 @@ from typing import Callable, Iterator
 _PR_SET_PDEATHSIG = 1
 
 
-def workers() -> int:
-    """Worker processes to use: the CPUs this process may run on (SKILLBRANDS_JOBS overrides)."""
-    forced = os.environ.get("SKILLBRANDS_JOBS", "").strip()
-    if forced.isdigit() and int(forced) > 0:
-        return int(forced)
+def workers(requested: int | None = None) -> int:
+    """Worker processes to use: `requested` (the CLI's SKILLBRANDS_JOBS), else the CPUs this
+    process may run on. The engine never reads the environment itself."""
+    if requested is not None and requested > 0:
+        return requested
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

@@ -17,10 +17,9 @@ CASES = ["bad_percent_value", "bad_duplicate_id", "bad_scientific_notation", "ba
 def test_row_ranges_in_workers_match_one_process(case: str, make_project, monkeypatch) -> None:
     project = make_project(case)
     one = validate.load_package(project)
-    monkeypatch.setenv("SKILLBRANDS_JOBS", "2")
     monkeypatch.setattr(validate, "PARALLEL_FROM", 0)
     monkeypatch.setattr(validate, "CHUNK_ROWS", 2)  # many tiny row ranges, duplicates across ranges
-    many = validate.load_package(project)
+    many = validate.load_package(project, jobs=2)
     assert many.issues == one.issues and many.issues
     assert many.tables == one.tables
     assert many.row_numbers == one.row_numbers
@@ -39,10 +38,9 @@ def test_pages_rendered_by_workers_are_byte_identical(make_project, monkeypatch)
     one = make_project()
     build_site(one, one / "output")
     many = make_project()
-    monkeypatch.setenv("SKILLBRANDS_JOBS", "2")
     monkeypatch.setattr(render, "PARALLEL_FROM", 0)
     monkeypatch.setattr(render, "CHUNK_PAGES", 3)
-    result = build_site(many, many / "output")
+    result = build_site(many, many / "output", jobs=2)
     assert result.pages == 57  # with search/, the browse listings and 404.html (test_build.test_page_set names them)
     assert tree_bytes(many / "output") == tree_bytes(one / "output")
 
@@ -54,10 +52,9 @@ def test_template_error_in_a_worker_fails_cleanly(make_project, monkeypatch) -> 
     project = make_project()
     template = project / "site_templates" / "institution.html"
     template.write_text(template.read_text("utf-8").replace("{{ institution.name }}", "{{ institution.nmae }}"), "utf-8")
-    monkeypatch.setenv("SKILLBRANDS_JOBS", "2")
     monkeypatch.setattr(render, "PARALLEL_FROM", 0)
     monkeypatch.setattr(render, "CHUNK_PAGES", 2)
     with pytest.raises(BuildError, match="模板"):
-        build_site(project, project / "output")
+        build_site(project, project / "output", jobs=2)
     assert not (project / "output").exists()
     assert [p.name for p in project.iterdir() if ".staging-" in p.name] == []

@@ -213,7 +213,7 @@ _SLOW_PARALLEL_BUILD = textwrap.dedent("""
             yield item
 
     render.render_pages = slow
-    build_site(Path(sys.argv[1]), Path(sys.argv[1]) / "output")
+    build_site(Path(sys.argv[1]), Path(sys.argv[1]) / "output", jobs=2)
 """)
 
 
@@ -239,7 +239,7 @@ def _running(pid: int) -> bool:
 def test_workers_die_with_a_killed_build(make_project) -> None:
     project = make_project()
     process = subprocess.Popen([sys.executable, "-c", _SLOW_PARALLEL_BUILD, str(project)],
-                               env={**_env(), "SKILLBRANDS_JOBS": "2"}, stderr=subprocess.DEVNULL)
+                               env=_env(), stderr=subprocess.DEVNULL)
     workers: list[int] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(workers) < 2:
@@ -274,12 +274,11 @@ def test_a_worker_that_dies_fails_the_build_cleanly(make_project, monkeypatch) -
     out = project / "output"
     build_site(project, out)
     before = tree(out)
-    monkeypatch.setenv("SKILLBRANDS_JOBS", "2")
     monkeypatch.setattr(render, "PARALLEL_FROM", 0)
     monkeypatch.setattr(render, "CHUNK_PAGES", 2)
     monkeypatch.setattr(render, "_store_range", _die)  # the forked workers inherit it
     with pytest.raises(BuildError, match="工作进程意外终止"):
-        build_site(project, out)
+        build_site(project, out, jobs=2)
     assert tree(out) == before
     assert [p.name for p in project.iterdir() if ".staging-" in p.name] == []
 
