@@ -419,7 +419,7 @@ def reviews(t: Tables, today: date) -> Iterator[Issue]:
 # -- dates and criteria -------------------------------------------------------------------
 
 FUTURE_DATES = (("brands", "published_date"), ("exits", "exit_date"),
-                ("institutions", "status_date"), ("releases", "published_date"))
+                ("institutions", "status_date"), ("releases", "published_date"), ("corrections", "date"))
 FUTURE_YEARS = (("brands", "published_year"), ("outcomes", "year"), ("releases", "year"), ("reviews", "year"))
 
 

@@ -205,6 +205,15 @@ def test_an_empty_reason_is_an_error(project: Path) -> None:
         ("datasets/corrections.csv", row, "reason", "correction-reason-missing")]
 
 
+def test_a_correction_dated_in_the_future_is_an_error(project: Path) -> None:
+    brand, new = fix_name(project)
+    add_correction(project, table="brands", key=brand["brand_id"], field="name", old_value=brand["name"],
+                   new_value=new, kind="correction", reason="错字", date="2099-01-01")
+    row = len(read(data(project, "corrections"))) + 1
+    assert [(i["path"], i["row"], i["field"], i["code"]) for i in errors(project)] == [
+        ("datasets/corrections.csv", row, "date", "future-date")]
+
+
 # -- an institution renamed --------------------------------------------------------------
 
 def busiest_institution(project: Path) -> dict[str, str]:
