@@ -83,19 +83,23 @@ def option(*names: str, **settings: Any) -> Callable:
     return click.option(*names, cls=Option, **settings)
 
 
-class Command(click.Command):
+class _Chinese:
+    """What a command and the group share: the Chinese context, [选项] and the help option's text."""
+
     context_class = Context
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("options_metavar", "[选项]")
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        found = super().get_help_option(ctx)
+        found = super().get_help_option(ctx)  # type: ignore[misc]
         if found is not None:
             found.help = HELP
         return found
 
+
+class Command(_Chinese, click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.allow_extra_args = True  # reported here, in Chinese, instead of by Click
         try:
@@ -109,20 +113,12 @@ class Command(click.Command):
         return rest
 
 
-class Group(click.Group):
-    context_class = Context
+class Group(_Chinese, click.Group):
     command_class = Command
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("options_metavar", "[选项]")
         kwargs.setdefault("subcommand_metavar", "命令 [选项]...")
         super().__init__(*args, **kwargs)
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        found = super().get_help_option(ctx)
-        if found is not None:
-            found.help = HELP
-        return found
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
