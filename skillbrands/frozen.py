@@ -73,16 +73,24 @@ def check_history(project: Path, editions: list[Edition] | None, release_years: 
     verified: set[int] = set()
     kept: dict[int, Mapping[str, bytes]] = {}
     differences: dict[int, tuple[RowChange, ...]] = {}
+    derived_differ: list[int] = []  # years whose changes.csv today's data would write otherwise
     for year in sorted(folders):
         stored, problems = read_frozen(project, year)
         issues += problems
         if stored is not None and year in by_year:
-            changed, problems = compare_frozen(year, stored, by_year[year], keys or {})
+            changed, problems, derived = compare_frozen(year, stored, by_year[year], keys or {})
             issues += problems
             if not problems:
                 verified.add(year)
                 kept[year] = stored
                 differences[year] = tuple(changed)
+                if derived:
+                    derived_differ.append(year)
+    for year in derived_differ:
+        issue = _derived_unexplained(year, by_year[year], differences)
+        if issue is not None:
+            issues.append(issue)
+            verified.discard(year)
     if readable:
         for edition in editions or ():
             if edition.year not in claimed and edition.release.published_date <= today:
@@ -270,21 +278,37 @@ class RowChange:
     new: Mapping[str, str] | None  # the row as today's data has it (None: it would not be there)
 
 
+def _derived_unexplained(year: int, edition: Edition,
+                         differences: Mapping[int, tuple[RowChange, ...]]) -> Issue | None:
+    """changes.csv is derived from this edition's four other files and the previous edition's: it
+    may read otherwise today only when one of those does (a correction). When none does, the file
+    itself was edited. Unknowable, so not reported, when the previous edition is not frozen."""
+    prior = edition.previous.year if edition.previous is not None else None
+    if differences.get(year) or (prior is not None and (prior not in differences or differences[prior])):
+        return None
+    relpath = f"{FROZEN_DIR}/{year}/changes.csv"
+    return Issue(relpath, None, None, "edition-tampered", "error",
+                 f"{relpath} 与{year}年度版本其他冻结文件推算出的变动不符，而那些文件都未改动："
+                 f"冻结后的 changes.csv 被改动过（{SUMS} 也被重新生成）。{_ASK}")
+
+
 def compare_frozen(year: int, stored: Mapping[str, bytes], edition: Edition,
-                   keys: Mapping[str, tuple[str, ...]]) -> tuple[list[RowChange], list[Issue]]:
+                   keys: Mapping[str, tuple[str, ...]]) -> tuple[list[RowChange], list[Issue], bool]:
     """Compare a frozen edition (checked whole by `read_frozen`) with the one today's data produce.
 
     The frozen files are the edition and are never rewritten: this only finds what differs, row
     by row (`keys`: the key columns of each table, from the schema's primaryKey), so that every
     difference can be matched with corrections.csv. Cells are compared as text without the `'`
     that neutralises formula-like text, so an edition frozen before that rule reads the same.
-    The changes file is not compared: it is derived from the other four. Damage is an issue: a
+    The changes file is not compared row by row: it is derived from the other four, and the third
+    value says whether it reads otherwise today (see `_derived_unexplained`). Damage is an issue: a
     file whose rows do not read back, or the same rows in other bytes (line ends, quotes, order,
     BOM edited and SHA256SUMS regenerated), which is tampering.
     """
     relfolder = f"{FROZEN_DIR}/{year}"
     changes: list[RowChange] = []
     issues: list[Issue] = []
+    derived = False
     current = edition_csv(edition)
     for name, (_, columns) in TABLES.items():
         filename = f"{name}.csv"
@@ -296,7 +320,8 @@ def compare_frozen(year: int, stored: Mapping[str, bytes], edition: Edition,
             issues += problems
             continue
         if name == "changes":
-            continue  # derived from the other four: their rows say what changed
+            derived = True  # derived from the other four: their rows say what changed
+            continue
         now, now_order, problems = _rows_by_key(current[filename], keys.get(name, TABLES[name][0]), columns, relpath)
         if problems:  # today's own file did not read back (a cell beyond the csv module's limit)
             issues.append(Issue(relpath, None, None, "edition-changed", "error",
@@ -310,7 +335,7 @@ def compare_frozen(year: int, stored: Mapping[str, bytes], edition: Edition,
             issues.append(Issue(relpath, None, None, "edition-tampered", "error",
                                 f"{relpath} 与冻结时写入的文件行行相同，但文件本身不同（换行符、引号、行的顺序或 BOM "
                                 f"被改过，{SUMS} 也被重新生成）。{_ASK}"))
-    return changes, issues
+    return changes, issues, derived
 
 
 def _canonical(data: bytes, columns: list[str]) -> bytes:

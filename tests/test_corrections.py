@@ -424,3 +424,19 @@ def test_freeze_writes_a_whole_folder(project: Path) -> None:
     assert names[rename_row["key"]] == rename_row["new_value"]
     prepared = prepare(project, date.fromisoformat(TODAY))
     assert [c.years for c in prepared.directory.corrections if c.field == "name"] == [(2023, 2024)]
+
+
+def test_a_corrected_name_that_a_changes_file_repeats(project: Path) -> None:
+    """changes.csv is derived: a covered correction of a name it lists is not tampering with it."""
+    [added] = [r for r in frozen(project, 2024, "changes") if r["change"] == "added"][:1]
+    rows = read(data(project, "brands"))
+    [brand] = [r for r in rows if r["brand_id"] == added["id"]]
+    new = brand["name"] + "（更正）"
+    brand_name = brand["name"]
+    brand["name"] = new
+    write(data(project, "brands"), rows)
+    add_correction(project, table="brands", key=added["id"], field="name", old_value=brand_name,
+                   new_value=new, kind="correction", reason="公布时名称有误")
+    result = build(project)
+    assert result.exit_code == 0, result.output
+    assert "changes.csv" not in result.output

@@ -129,6 +129,7 @@ def test_release_pages_say_frozen_only_for_checked_editions(make_project) -> Non
 # -- point 7: a damaged frozen edition is an issue at the damaged file -----------------
 
 F2022 = "datasets/editions/2022"
+F2023 = "datasets/editions/2023"
 
 
 def _drop_column(path: Path, column: str) -> None:
@@ -489,3 +490,13 @@ def test_an_oversized_frozen_file_is_refused_by_its_size_unread(make_project, mo
     monkeypatch.setattr(Path, "open", guarded)
     found = [i.as_tuple() for i in check_project(project)]
     assert (f"datasets/editions/{year}/brands.csv", None, None, "file-too-large") in found
+
+
+def test_an_edited_changes_file_with_its_sums_regenerated_is_tampering(make_project) -> None:
+    """changes.csv is derived from the edition's other files: edited alone, nothing explains it."""
+    project = make_project()
+    rewrite(project / F2023 / "changes.csv", "赤峰市养老护理员培训", "赤峰市养老护理员培圳")
+    resum(project / F2023)
+    assert (f"{F2023}/changes.csv", None, None, "edition-tampered") in found(project)
+    assert validate_json(project).exit_code == 1
+
