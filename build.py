@@ -152,7 +152,13 @@ def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today
         sys.exit(1)
     if result.issues or fmt == "json":
         print_issues(result.issues, fmt)
-    say(f"已生成 {result.pages} 个页面、{result.downloads} 个下载文件，发布到 {out}"
+    if result.unchanged:
+        say(f"数据、内容、模板和选项都与 {out} 上次构建时相同，已发布的网站完好，无需重新生成"
+            f"（{result.pages} 个页面、{result.downloads} 个下载文件；用时 {result.seconds:.2f} 秒）。", fmt)
+        return
+    kept = result.pages - result.rendered
+    say(f"已生成 {result.pages} 个页面（{f'重新渲染 {result.rendered} 个，其余 {kept} 个未变，沿用已发布的' if kept else '全部重新渲染'}）、"
+        f"{result.downloads} 个下载文件，发布到 {out}"
         f"（用时 {result.seconds:.2f} 秒{'；数据未变，搜索索引沿用上次的' if result.search_reused else ''}）。", fmt)
 
 

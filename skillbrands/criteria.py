@@ -49,7 +49,7 @@ class Criteria:
     tier: str
     thresholds: Mapping[str, Fraction | None]  # by threshold column; None = not applied
     key_support_min_employment_rate: Fraction | None
-    key_support_categories: frozenset[str]
+    key_support_categories: tuple[str, ...]  # sorted: a set's repr would follow the hash seed
     document_no: str
 
     @classmethod
@@ -63,7 +63,7 @@ class Criteria:
             tier=row["tier"],
             thresholds={column: exact(row.get(column)) for _, _, column, _ in CRITERIA},
             key_support_min_employment_rate=exact(row.get("key_support_min_employment_rate")),
-            key_support_categories=frozenset(c for c in categories.split(";") if c),
+            key_support_categories=tuple(sorted({c for c in categories.split(";") if c})),
             document_no=row["document_no"],
         )
 

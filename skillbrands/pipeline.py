@@ -25,7 +25,9 @@ from .feeds import crawler_files
 from .frozen import History, check_history
 from .issues import Issue, excerpt, has_errors, sort_key
 from .model import Directory, build_directory
-from .publish import PublishError, StagedSite
+from .incremental import (Fingerprints, inputs_digest, read_records, read_state, records_path, shared_digest,
+                          state_path, write_records, write_state)
+from .publish import MARKER, OutputLock, PublishError, remove_leftovers, StagedSite, published_intact, published_manifest_digest
 from .review import ReviewItem
 from .review import review as review_brands
 from .formats import FileInfo
@@ -57,6 +59,8 @@ class BuildResult:
     crawler_files: int = 0  # feed.xml, robots.txt and, with a base URL, the sitemap
     issues: list[Issue] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    rendered: int = 0  # pages rendered; the others were kept from the published site (incremental.py)
+    unchanged: bool = False  # same inputs as the published site, which is intact: nothing was done
 
     @property
     def seconds(self) -> float:
@@ -302,6 +306,14 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
     project = Path(project)
     result = BuildResult()
     clock = _Clock(result.stages)
+    templates = templates_dir(project)
+    with clock("unchanged"):
+        inputs = inputs_digest(project, templates, {"base_url": base_url,
+                                                    "today": (today or reference_date()).isoformat()})
+        kept = _kept_build(Path(out), inputs)
+    if kept is not None:
+        kept.stages = result.stages
+        return kept
 
     with clock("validate"):
         try:
@@ -316,7 +328,6 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
         directory = prepared.directory
         content = prepared.content
         tables = published_tables(directory, [e.release for e in prepared.editions])
-        templates = templates_dir(project)
         updated = data_updated(directory, prepared.editions)
         env = make_environment(templates, updated, base_url)
     try:
@@ -324,7 +335,7 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
             with clock("downloads"):
                 version = str(prepared.editions[-1].year) if prepared.editions else str(directory.meta.get("version", ""))
                 written, summary = export_downloads(directory, tables, today or reference_date(), version,
-                                                    site.claim, workers(jobs))
+                                                    site.fresh, workers(jobs))
                 result.downloads = site.adopt(written)
                 bundles: dict[int, FileInfo] = {}
                 for edition in prepared.editions:
@@ -339,7 +350,11 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
                 result.downloads += 1
             with clock("render"):
                 pages = list(plan_pages(directory, content, summary, prepared.editions, prepared.frozen, bundles))
-                result.pages = write_pages(site, env, directory, pages, content, workers(jobs))
+                shared = shared_digest(Fingerprints(), templates, {"meta": directory.meta, "nav": content,
+                                                                   "updated": updated, "base_url": base_url})
+                written = write_pages(site, env, directory, pages, content, workers(jobs), shared,
+                                      read_records(records_path(site.target)))
+                result.pages, result.rendered = written.pages, written.rendered
             with clock("feeds"):
                 listed = [page.url for page in pages if page.file == "index.html"]  # not the 404 page
                 crawled = crawler_files(directory, prepared.editions, listed, base_url, today or reference_date())
@@ -354,15 +369,55 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
                 result.assets = site.copy_tree(assets, "assets") if assets.is_dir() else 0
             with clock("cleanup"):
                 result.stages["publish"] = site.commit()  # the swap alone; cleanup = deleting the old site
+                result.bytes = site.bytes
+                result.linked = site.linked
+                write_records(records_path(site.target), written.records)
+                write_state(state_path(site.target), _state(site.target, inputs, result))
             result.stages["cleanup"] -= result.stages["publish"]
-            result.bytes = site.bytes
-            result.linked = site.linked
     except (PublishError, WorkerError) as error:
         raise BuildError(str(error)) from error
     except TemplateError as error:
         where = f"{error.filename or error.name} 第{error.lineno}行" if isinstance(error, TemplateSyntaxError) else ""
         raise BuildError(f"模板 {where}出错：{error.message}") from error
     return result
+
+
+#: the counts a build reports, kept in its state so that a build with nothing to do reports them too
+_COUNTS = ("pages", "downloads", "assets", "search", "bytes", "crawler_files")
+
+
+def _state(target: Path, inputs: str, result: BuildResult) -> dict:
+    """What a later build with the same inputs needs to know it has nothing to do (incremental.py)."""
+    return {"inputs": inputs, "manifest": published_manifest_digest(target),
+            "result": {name: getattr(result, name) for name in _COUNTS},
+            "issues": [issue.to_dict() for issue in result.issues]}
+
+
+def _kept_build(out: Path, inputs: str) -> BuildResult | None:
+    """The published site's result, when it was built from exactly these inputs and every file is
+    still as that build wrote it (then there is nothing to do); None otherwise. Under the lock."""
+    target = out.resolve()
+    if not (target / MARKER).is_file():
+        return None
+    lock = OutputLock(target)
+    try:
+        lock.acquire()
+    except PublishError as error:
+        raise BuildError(str(error)) from error
+    try:
+        remove_leftovers(target)  # of builds that were killed, as every build does
+        state = read_state(state_path(target))
+        if (state is None or state["inputs"] != inputs or not isinstance(state.get("result"), dict)
+                or state.get("manifest") != published_manifest_digest(target) or not published_intact(target)):
+            return None
+        try:
+            counts = {name: int(state["result"][name]) for name in _COUNTS}
+            issues = [Issue(**issue) for issue in state.get("issues", [])]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return BuildResult(**counts, linked=counts["pages"], issues=issues, unchanged=True)
+    finally:
+        lock.release()
 
 
 class _Clock:

@@ -90,9 +90,15 @@ class Store:
     previous: dict[str, Record]
     folder: Path  # named in error messages
     made_dirs: set[Path] = field(default_factory=set)
+    #: files already in the staging folder when it is the spare site (see StagedSite), as the
+    #: build that wrote them recorded them: kept where they are when they hold the right bytes
+    spare: dict[str, Record] = field(default_factory=dict)
 
     def put(self, path: Path, relpath: str, data: bytes) -> Entry:
         key = digest(data)
+        here = self.spare.get(relpath)
+        if here is not None and here.digest == key and here.size == len(data) and _unchanged(path, here):
+            return relpath, here, True
         old = self.previous.get(relpath)
         if old is not None and old.digest == key and old.size == len(data):
             linked = self.relink(path, relpath)
@@ -133,12 +139,22 @@ class Store:
         """Hard-link the published copy of `relpath` when it is provably the file this tool
         wrote (ledger); None when it is not, or cannot be linked (then write it instead)."""
         old = self.previous.get(relpath)
+        here = self.spare.get(relpath)
+        if old is not None and here is not None and (here.digest, here.size) == (old.digest, old.size) \
+                and _unchanged(path, here):
+            return relpath, here, True  # the spare site has it already
         source = safe_join(self.published, relpath)
         if old is None or not _unchanged(source, old):
             return None
         self.make_parent(path)
         try:
-            os.link(source, path, follow_symlinks=False)
+            try:
+                os.link(source, path, follow_symlinks=False)
+            except FileExistsError:  # the spare's older copy: replaced, never written through
+                spare = path.with_name(f".{path.name}.link")
+                spare.unlink(missing_ok=True)
+                os.link(source, spare, follow_symlinks=False)
+                os.replace(spare, path)
         except OSError as error:
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise PublishError(_explain(error, self.folder)) from error
@@ -146,10 +162,13 @@ class Store:
         return relpath, old, True
 
     def write(self, path: Path, data: bytes) -> None:
-        """Write one file (parents created once); Chinese error on failure."""
+        """Write one file as a new file (parents created once); Chinese error on failure.
+
+        A file already there (the spare site's older copy, which may be a hard link to the
+        published one) is replaced by a rename, never opened and written through."""
         self.make_parent(path)
         try:
-            path.write_bytes(data)
+            write_new(path, data)
         except OSError as error:
             raise PublishError(_explain(error, self.folder)) from error
 
@@ -161,6 +180,19 @@ class Store:
         except OSError as error:
             raise PublishError(_explain(error, self.folder)) from error
         self.made_dirs.add(path.parent)
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """`data` as a new file at `path`: a file already there is replaced by a rename, never opened
+    and written through (it may be a hard link to a published file)."""
+    try:
+        with open(path, "xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        fresh = path.with_name(f".{path.name}.new")
+        with open(fresh, "wb") as handle:
+            handle.write(data)
+        os.replace(fresh, path)
 
 
 def _unchanged(path: Path, record: Record) -> bool:
@@ -180,6 +212,7 @@ class StagedSite:
         self.target = Path(target).resolve()
         self.parent = self.target.parent
         self.staging = self.parent / f".{self.target.name}.staging-{os.getpid()}"
+        self.spare = self.parent / f".{self.target.name}.spare"  # the site before the published one
         self.lock = OutputLock(self.target)
         self.written: set[str] = set()
         self.manifest: dict[str, Record] = {}  # what this build wrote
@@ -204,8 +237,7 @@ class StagedSite:
             remove_leftovers(self.target)
             ledger = read_ledger(self.lock.ledger)
             self.previous = {path: record for path, record in ledger.items() if known.get(path) == record.digest}
-            self.store = Store(self.target, self.previous, self.parent)
-            self.staging.mkdir()
+            self.store = Store(self.target, self.previous, self.parent, spare=self._take_spare())
         except OSError as error:
             self.lock.release()
             raise PublishError(_explain(error, self.parent)) from error
@@ -216,10 +248,35 @@ class StagedSite:
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
-            if kind is not None:
-                shutil.rmtree(self.staging, ignore_errors=True)
+            if kind is not None and self.staging.exists():
+                _delete_old_site(self.staging, len(self.written) + len(self.store.spare))
         finally:
             self.lock.release()
+
+    def _take_spare(self) -> dict[str, Record]:
+        """Start from the spare site when it is provably as its build left it (its ledger, and
+        nothing in it but the files that ledger lists): the staging folder is the spare, renamed,
+        and only what differs is written. Otherwise an empty staging folder. Either way the
+        spare's ledger is deleted first: from here on nothing vouches for the spare until the
+        next swap makes one again, so a build killed half way never leaves a spare that lies."""
+        ledger = self.lock.spare_ledger
+        records = read_ledger(ledger)
+        ledger.unlink(missing_ok=True)
+        usable = bool(records) and self.spare.is_dir() and not self.spare.is_symlink()
+        if usable:
+            foreign, _ = _foreign_entries(self.spare, set(records))
+            usable = not foreign
+        if usable:
+            os.rename(self.spare, self.staging)
+            return records
+        if self.spare.is_symlink() or self.spare.is_file():
+            self.spare.unlink()
+        elif self.spare.is_dir():
+            parked = self.parent / f".{self.target.name}.old-{os.getpid()}"
+            os.rename(self.spare, parked)
+            _delete_old_site(parked, len(records) or DETACH_DELETE_FROM)
+        self.staging.mkdir()
+        return {}
 
     def _check_foreign(self, known: dict[str, str]) -> list[str]:
         """Refuse a published folder holding files this tool did not write (other than
@@ -248,6 +305,17 @@ class StagedSite:
         if relpath in self.written:
             raise PublishError(f"两个页面都要写入 {relpath}；请检查编号或 content/ 中的文件名是否冲突。")
         self.written.add(relpath)
+        return path
+
+    def fresh(self, relpath: str) -> Path:
+        """`claim`, for a writer that opens the file itself: the spare's older copy there (maybe
+        a hard link to the published file) is unlinked first, so it is never written through."""
+        path = self.claim(relpath)
+        if relpath in self.store.spare:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise PublishError(_explain(error, self.parent)) from error
         return path
 
     def write(self, relpath: str, data: bytes) -> None:
@@ -312,6 +380,7 @@ class StagedSite:
 
         Returns the seconds the swap itself took; the old site is deleted afterwards.
         """
+        self._drop_unclaimed()
         self._carry_over()
         lines = "".join(f"{r.digest}  {path}\n" for path, r in sorted(self.manifest.items()))
         self.store.write(safe_join(self.staging, MARKER), (_MANIFEST_HEADER + lines).encode("utf-8"))
@@ -324,18 +393,59 @@ class StagedSite:
                     os.rename(self.staging, self.target)
                     self.staging = old
                 swapped = time.perf_counter() - started
-                _delete_old_site(self.staging, len(self.previous))  # self.staging now holds the old site
+                old_site = self.staging  # now holds the site that was published
             else:
                 os.rename(self.staging, self.target)
                 swapped = time.perf_counter() - started
+                old_site = None
         except OSError as error:
             raise PublishError(_explain(error, self.parent)) from error
         write_ledger(self.lock.ledger, self.manifest)
+        if old_site is not None:
+            self._keep_spare(old_site)
         return swapped
+
+    def _keep_spare(self, old_site: Path) -> None:
+        """The site just replaced becomes the spare the next build starts from, with its ledger
+        (the records of its files, as its build wrote them); without one it is deleted."""
+        if self.previous and not self.spare.exists() and not self.spare.is_symlink():
+            try:
+                os.rename(old_site, self.spare)
+                write_ledger(self.lock.spare_ledger, self.previous)
+                return
+            except OSError:
+                if not old_site.exists():
+                    return
+        _delete_old_site(old_site, len(self.previous))
+
+    def _drop_unclaimed(self) -> None:
+        """Delete what the spare site had and this build did not write, then empty folders."""
+        folders: set[Path] = set()
+        for relpath in self.store.spare:
+            if relpath not in self.written:
+                path = safe_join(self.staging, relpath)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as error:
+                    raise PublishError(_explain(error, self.parent)) from error
+                folders.update(p for p in path.parents if p != self.staging and self.staging in p.parents)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty: it holds files of this build
 
     def _carry_over(self) -> None:
         """Hard-link CARRY_OVER entries of the published folder into the staging folder
         (a file the build wrote itself under the same name wins)."""
+        for name in CARRY_OVER:  # the spare's own copies (of the site before): replaced below
+            path = self.staging / name
+            if name in self.written or any(p.startswith(f"{name}/") for p in self.written):
+                continue
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
         for name in self.carried:
             if name in self.written or any(path.startswith(f"{name}/") for path in self.written):
                 continue
@@ -396,6 +506,7 @@ class OutputLock:
     def __init__(self, target: Path):
         self.path = target.parent / f".skillbrands.{target.name}.lock"
         self.ledger = target.parent / f".skillbrands.{target.name}.ledger"  # see read_ledger
+        self.spare_ledger = target.parent / f".skillbrands.{target.name}.spare-ledger"  # the spare site's
         self.fd: int | None = None
 
     def acquire(self) -> None:
@@ -461,6 +572,31 @@ def _listing(path: Path, header: str) -> Iterator[tuple[str, str]]:
 def read_manifest(target: Path) -> dict[str, str]:
     """The published site's files and digests (empty for a foreign folder)."""
     return {relpath: key for key, relpath in _listing(target / MARKER, _MANIFEST_HEADER)}
+
+
+def published_manifest_digest(target: Path) -> str | None:
+    """The digest of the published site's manifest file (None when there is none)."""
+    try:
+        path = target / MARKER
+        return None if path.is_symlink() or not path.is_file() else digest(path.read_bytes())
+    except OSError:
+        return None
+
+
+def published_intact(target: Path) -> bool:
+    """Every file of the published site is provably the one this tool wrote (manifest, ledger,
+    and each file's inode, size and mtime), and nothing else is there but CARRY_OVER. Call it
+    under the output's lock."""
+    known = read_manifest(target)
+    if not known:
+        return False
+    ledger = read_ledger(OutputLock(target).ledger)
+    if any(ledger.get(path) is None or ledger[path].digest != key for path, key in known.items()):
+        return False
+    if not all(_unchanged(safe_join(target, path), ledger[path]) for path in known):
+        return False
+    foreign, _ = _foreign_entries(target, set(known))
+    return not foreign
 
 
 def read_ledger(path: Path) -> dict[str, Record]:

@@ -27,6 +27,8 @@ from .browse import (FACETS, NO_CODE, NO_CODE_TITLE, SORTS, Facet, Grouping, by_
                      flat, in_sections, major_groups, trades)
 from .criteria import Assessment
 from .model import TIERS, Brand, Directory
+from .incremental import Fingerprints, Reads, Recorder, page_digest, unchanged
+from .incremental import Record as PageRecord
 from .publish import Entry, StagedSite, Store
 from .structured import ld_json
 from .urls import safe_url
@@ -349,15 +351,22 @@ def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str],
     )
 
 
-def render_pages(env: Environment, directory: Directory, pages: Iterable[Page],
-                 nav: list[ContentPage]) -> Iterator[tuple[str, bytes]]:
-    """Render each page as it comes: (output path, UTF-8 bytes)."""
+def render_pages(env: Environment, directory: Directory, pages: Iterable[Page], nav: list[ContentPage],
+                 fingerprints: Fingerprints | None = None) -> Iterator[tuple[str, bytes, Reads | None]]:
+    """Render each page as it comes: (output path, UTF-8 bytes, what it read from the directory).
+
+    With `fingerprints`, templates see the directory through a `Recorder`, so every lookup a
+    page makes is noted for the next incremental build (see incremental.py); without, reads
+    are None."""
     meta = directory.meta
     settings = meta.get("skillbrands", {})
     common = {"directory": directory, "meta": meta, "settings": settings, "nav": nav,
               "label": directory.label, "tiers": TIERS}
     available = set(env.list_templates())  # look an override up in a set, not on disk per page
     for page in pages:
+        reads = Reads(fingerprints) if fingerprints is not None else None
+        if reads is not None:
+            common["directory"] = Recorder(directory, reads)
         template = env.get_template(next((n for n in page.templates if n in available), page.templates[-1]))
         html = template.render(
             **common, **page.context, page_url=page.url, href=href_for(page.url),
@@ -365,7 +374,7 @@ def render_pages(env: Environment, directory: Directory, pages: Iterable[Page],
             templates_considered=", ".join(
                 f"*{name}" if name == template.name else name for name in page.templates),
         )
-        yield page.path, html.encode("utf-8")
+        yield page.path, html.encode("utf-8"), reads
 
 
 #: pages per worker task: enough to amortise a task, few enough to share out evenly
@@ -376,38 +385,89 @@ PARALLEL_FROM = 5_000
 _JOB: dict[str, Any] = {}
 
 
-def write_pages(site: StagedSite, env: Environment, directory: Directory, pages: list[Page],
-                nav: list[ContentPage], jobs: int) -> int:
-    """Render and store every page, in worker processes for large sites; return the count.
+@dataclass
+class Written:
+    """What `write_pages` did: pages in all, those rendered (the rest were kept from the
+    published site), and the records for the next incremental build."""
 
-    Paths are claimed here first (collisions and escapes fail before any work); workers
-    render ranges of pages and store them straight into the staging folder, so no
-    rendered page travels between processes or stays in memory: only (path, digest)
-    comes back, for the site's manifest.
+    pages: int
+    rendered: int
+    records: dict[str, PageRecord]
+
+
+def write_pages(site: StagedSite, env: Environment, directory: Directory, pages: list[Page],
+                nav: list[ContentPage], jobs: int, shared: bytes = b"",
+                previous: Mapping[str, PageRecord] | None = None) -> Written:
+    """Store every page: kept from the published site when nothing it is made of changed since
+    `previous` recorded it (incremental.py), else rendered; in worker processes for large sites.
+
+    Paths are claimed here first (collisions and escapes fail before any work); workers take
+    ranges of pages, digest them, keep or render them and store them straight into the
+    staging folder, so no rendered page travels between processes or stays in memory: only
+    (path, digest) and the page's record come back.
     """
     paths = [site.claim(page.path) for page in pages]
-    job = {"env": env, "directory": directory, "pages": pages, "nav": nav, "paths": paths, "store": site.store}
+    job = {"env": env, "directory": directory, "pages": pages, "nav": nav, "paths": paths, "store": site.store,
+           "shared": shared, "previous": previous or {}}
+    written = Written(len(pages), 0, {})
     if jobs <= 1 or len(pages) < PARALLEL_FROM or not can_fork():
-        site.record(_store_range(job, 0, len(pages)))
-        return len(pages)
+        _account(site, written, _store_range(job, 0, len(pages)))
+        return written
     for page in pages[:1]:  # compile the templates once, before forking
         env.select_template(list(page.templates))
     _JOB.update(job)
     try:
         ranges = [(start, min(start + CHUNK_PAGES, len(pages))) for start in range(0, len(pages), CHUNK_PAGES)]
         with fork_pool(jobs) as pool:
-            for entries in pool.map(_store_job_range, ranges):
-                site.record(entries)
+            for done in pool.map(_store_job_range, ranges):
+                _account(site, written, done)
     finally:
         _JOB.clear()
-    return len(pages)
+    return written
 
 
-def _store_job_range(bounds: tuple[int, int]) -> list[Entry]:
+Done = tuple[list[Entry], dict[str, PageRecord], int]  # stored files, records, pages rendered
+
+
+def _account(site: StagedSite, written: Written, done: Done) -> None:
+    entries, records, rendered = done
+    site.record(entries)
+    written.records.update(records)
+    written.rendered += rendered
+
+
+def _store_job_range(bounds: tuple[int, int]) -> Done:
     return _store_range(_JOB, *bounds)
 
 
-def _store_range(job: dict[str, Any], start: int, stop: int) -> list[Entry]:
+def _store_range(job: dict[str, Any], start: int, stop: int) -> Done:
+    """Pages start…stop: those unchanged since their record are linked from the published site,
+    the others rendered and stored."""
     store: Store = job["store"]
-    rendered = render_pages(job["env"], job["directory"], job["pages"][start:stop], job["nav"])
-    return [store.put(path, relpath, data) for (relpath, data), path in zip(rendered, job["paths"][start:stop])]
+    previous: Mapping[str, PageRecord] = job["previous"]
+    fingerprints = Fingerprints()
+    answers: dict[str, str | None] = {}
+    entries: list[Entry] = []
+    made: dict[str, PageRecord] = {}
+    todo: list[tuple[int, str | None]] = []
+    for index in range(start, stop):
+        page = job["pages"][index]
+        digest = page_digest(fingerprints, job["shared"], page.url, page.file, page.templates, page.context)
+        record = previous.get(page.path)
+        published = store.previous.get(page.path)
+        if record is not None and unchanged(record, digest, published.digest if published else None,
+                                            job["directory"], fingerprints, answers):
+            entry = store.relink(job["paths"][index], page.path)
+            if entry is not None:
+                entries.append(entry)
+                made[page.path] = record
+                continue
+        todo.append((index, digest))
+    rendered = render_pages(job["env"], job["directory"], [job["pages"][i] for i, _ in todo], job["nav"],
+                            fingerprints)
+    for (index, digest), (relpath, data, reads) in zip(todo, rendered):
+        entry = store.put(job["paths"][index], relpath, data)
+        entries.append(entry)
+        if digest is not None and reads is not None and reads.replayable:
+            made[relpath] = (digest, reads.found, entry[1].digest)
+    return entries, made, len(todo)

@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from build import cli
+from skillbrands import publish
 from skillbrands.pipeline import BuildError, build_site
 from conftest import unfreeze
 
@@ -252,7 +253,13 @@ def test_rebuild_replaces_site_and_leaves_no_debris(make_project) -> None:
     extra.unlink()
     build_site(project, out)  # a page the last build wrote and this one does not: gone
     assert not (out / "extra").exists()
-    assert [p.name for p in project.iterdir() if p.name.startswith(".output")] == []
+    # beside the output only the spare site (the one before, which the next build starts from)
+    assert [p.name for p in project.iterdir() if p.name.startswith(".output")] == [".output.spare"]
+    assert (project / ".output.spare" / "extra" / "index.html").is_file()
+    (project / "content" / "about.md").write_text("title: 关于\n\n改过的正文。\n", encoding="utf-8")
+    build_site(project, out)  # from the spare: what it had and this build did not write is gone
+    assert not (out / "extra").exists()
+    assert [p.name for p in project.iterdir() if p.name.startswith(".output")] == [".output.spare"]
 
 
 def test_refuses_to_replace_a_folder_it_did_not_make(make_project, tmp_path: Path) -> None:
@@ -265,18 +272,23 @@ def test_refuses_to_replace_a_folder_it_did_not_make(make_project, tmp_path: Pat
     assert (precious / "report.docx").read_bytes() == b"keep me"
 
 
+def _change_a_page(project: Path) -> None:
+    (project / "content" / "about.md").write_text("title: 关于\n\n改过的正文。\n", encoding="utf-8")
+
+
 def test_full_disk_gives_clear_error_and_keeps_site(make_project, monkeypatch) -> None:
     project = make_project()
     runner = CliRunner()
     assert runner.invoke(cli, ["build", "--project", str(project)]).exit_code == 0
     before = tree_bytes(project / "output")
-    real_write = Path.write_bytes
+    _change_a_page(project)  # else the rebuild has nothing to do
+    real_write = publish.write_new
     calls = iter(range(10_000))
 
-    def write_until_full(self: Path, data: bytes) -> int:
+    def write_until_full(path: Path, data: bytes) -> None:
         if next(calls) >= 12:  # the disk fills up part-way through the pages
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return real_write(self, data)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_write(path, data)
 
     real_link = os.link
 
@@ -285,7 +297,7 @@ def test_full_disk_gives_clear_error_and_keeps_site(make_project, monkeypatch) -
             raise OSError(errno.ENOSPC, "No space left on device", str(target))
         return real_link(source, target, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_bytes", write_until_full)
+    monkeypatch.setattr(publish, "write_new", write_until_full)
     monkeypatch.setattr(os, "link", link_until_full)
     result = runner.invoke(cli, ["build", "--project", str(project)])
     monkeypatch.undo()
@@ -405,6 +417,7 @@ def test_unwritable_output_folder_gives_clear_error_and_keeps_site(make_project,
     runner = CliRunner()
     assert runner.invoke(cli, ["build", "--project", str(project)]).exit_code == 0
     before = tree_bytes(project / "output")
+    _change_a_page(project)  # else the rebuild has nothing to do
 
     def refuse(self, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(self))

@@ -277,6 +277,8 @@ def test_a_worker_that_dies_fails_the_build_cleanly(make_project, monkeypatch) -
     monkeypatch.setattr(render, "PARALLEL_FROM", 0)
     monkeypatch.setattr(render, "CHUNK_PAGES", 2)
     monkeypatch.setattr(render, "_store_range", _die)  # the forked workers inherit it
+    about = project / "content" / "about.md"
+    about.write_text(about.read_text("utf-8") + "\n补充一句。\n", encoding="utf-8")  # else nothing to do
     with pytest.raises(BuildError, match="工作进程意外终止"):
         build_site(project, out, jobs=2)
     assert tree(out) == before
