@@ -32,7 +32,7 @@ from .incremental import Record as PageRecord
 from .publish import Entry, StagedSite, Store
 from .structured import ld_json
 from .urls import safe_url
-from .workers import can_fork, fork_pool
+from .workers import fork_map
 
 
 @dataclass(frozen=True)
@@ -381,8 +381,6 @@ def render_pages(env: Environment, directory: Directory, pages: Iterable[Page], 
 CHUNK_PAGES = 2_000
 #: below this many pages, forking workers costs more than it saves
 PARALLEL_FROM = 5_000
-# What forked workers render: inherited copy-on-write, never pickled.
-_JOB: dict[str, Any] = {}
 
 
 @dataclass
@@ -410,34 +408,19 @@ def write_pages(site: StagedSite, env: Environment, directory: Directory, pages:
     job = {"env": env, "directory": directory, "pages": pages, "nav": nav, "paths": paths, "store": site.store,
            "shared": shared, "previous": previous or {}}
     written = Written(len(pages), 0, {})
-    if jobs <= 1 or len(pages) < PARALLEL_FROM or not can_fork():
-        _account(site, written, _store_range(job, 0, len(pages)))
-        return written
     for page in pages[:1]:  # compile the templates once, before forking
         env.select_template(list(page.templates))
-    _JOB.update(job)
-    try:
-        ranges = [(start, min(start + CHUNK_PAGES, len(pages))) for start in range(0, len(pages), CHUNK_PAGES)]
-        with fork_pool(jobs) as pool:
-            for done in pool.map(_store_job_range, ranges):
-                _account(site, written, done)
-    finally:
-        _JOB.clear()
+    size = CHUNK_PAGES if len(pages) >= PARALLEL_FROM else max(len(pages), 1)
+    ranges = [(start, min(start + size, len(pages))) for start in range(0, len(pages), size)]
+    for entries, records, rendered in fork_map(lambda shared, bounds: _store_range(shared, *bounds),
+                                               ranges, jobs, job):
+        site.record(entries)
+        written.records.update(records)
+        written.rendered += rendered
     return written
 
 
 Done = tuple[list[Entry], dict[str, PageRecord], int]  # stored files, records, pages rendered
-
-
-def _account(site: StagedSite, written: Written, done: Done) -> None:
-    entries, records, rendered = done
-    site.record(entries)
-    written.records.update(records)
-    written.rendered += rendered
-
-
-def _store_job_range(bounds: tuple[int, int]) -> Done:
-    return _store_range(_JOB, *bounds)
 
 
 def _store_range(job: dict[str, Any], start: int, stop: int) -> Done:

@@ -40,8 +40,8 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import postings
 from .model import TIERS, Directory, Region
-from .publish import Entry, StagedSite
-from .workers import can_fork, fork_pool
+from .publish import Entry, StagedSite, safe_join
+from .workers import in_background
 from .postings import EXACT, IN_NAME, OTHER, PREFIX, FIELD_CHARS  # noqa: F401  (re-exported)
 
 #: the index's format; part of the stamp, so a new format is always rebuilt
@@ -363,7 +363,6 @@ def side_files(directory: Directory, records: list[Record]) -> Iterator[tuple[st
 
 #: records from which the side files are written by a second process, beside the postings
 PARALLEL_FROM = 20_000
-_JOB: dict[str, object] = {}
 
 
 def write_index(site: StagedSite, directory: Directory, signed: bytes, jobs: int) -> int:
@@ -371,29 +370,21 @@ def write_index(site: StagedSite, directory: Directory, signed: bytes, jobs: int
     On large sites a forked worker writes the side files while this process builds the
     postings (each half takes about as long)."""
     records = collect_records(directory)
-    if jobs <= 1 or len(records) < PARALLEL_FROM or not can_fork():
+    if len(records) < PARALLEL_FROM:
         count = site.write_all(search_files(directory, records))
     else:
-        _JOB.update(site=site, directory=directory, records=records)
-        try:
-            with fork_pool(1) as pool:
-                side = pool.submit(_write_side_files)
-                count = site.write_all(core_files(directory, records))
-                entries = side.result()
-        finally:
-            _JOB.clear()
-        for relpath, _, _ in entries:
+        def side() -> list[Entry]:  # beside this process: its paths are claimed here afterwards
+            return [site.store.put(safe_join(site.staging, relpath), relpath, data)
+                    for relpath, data in side_files(directory, records)]
+
+        with in_background(side, jobs) as stored:
+            count = site.write_all(core_files(directory, records))
+        for relpath, _, _ in stored.value:
             site.claim(relpath)
-        site.record(entries)
-        count += len(entries)
+        site.record(stored.value)
+        count += len(stored.value)
     site.write(STAMP, signed)
     return count + 1
-
-
-def _write_side_files() -> list[Entry]:
-    site: StagedSite = _JOB["site"]  # type: ignore[assignment]
-    return [site.store.put(site.claim(relpath), relpath, data)
-            for relpath, data in side_files(_JOB["directory"], _JOB["records"])]  # type: ignore[arg-type]
 
 
 def _attribute_files(directory: Directory, records: list[Record]) -> Iterator[tuple[str, bytes]]:

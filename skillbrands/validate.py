@@ -32,7 +32,7 @@ from .limits import FileIssues, number
 from .privacy import scan_personal_data
 from .read import RawTable, read_table
 from .rules import RULES, Tables
-from .workers import can_fork, fork_pool, workers
+from .workers import can_fork, fork_map, workers
 
 PACKAGE_FILE = "datasets/datapackage.json"
 
@@ -209,8 +209,7 @@ def _type_check(raws: Raws, requested: int | None = None) -> dict[str, tuple[lis
         packed = sorted((_pack(raws, *task) for task in tasks), key=len)  # biggest last: popped first
         for raw, _, _ in raws.values():
             raw.rows.clear()
-        with fork_pool(jobs) as pool:
-            done = list(pool.map(_type_check_packed, [packed.pop() for _ in range(len(packed))]))
+        done = fork_map(lambda _, task: _type_check_packed(task), [packed.pop() for _ in range(len(packed))], jobs)
     else:
         done = [_type_check_here(raws, *task) for task in tasks]
     out = {name: ([], FileIssues(relpath)) for name, (_, _, relpath) in raws.items()}

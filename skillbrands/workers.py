@@ -18,9 +18,12 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 _PR_SET_PDEATHSIG = 1
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def workers(requested: int | None = None) -> int:
@@ -58,33 +61,81 @@ def fork_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-@contextmanager
-def in_background(task: Callable[[], None], jobs: int) -> Iterator[None]:
-    """Run `task` in one forked worker while the `with` block runs in this process; leaving the
-    block waits for it. The task is forked, not pickled, so it may be a closure over the frozen
-    model; it reports through the files it writes. With one job (or no fork) it runs here, at
-    the end of the block. An error in the block kills the worker."""
-    if jobs < 2 or not can_fork():
-        yield
-        task()
-        return
-    worker = multiprocessing.get_context("fork").Process(target=_run, args=(os.getpid(), task), daemon=True)
-    worker.start()
+# What `fork_map`'s workers run: inherited when they fork, never pickled.
+_MAPPED: dict[str, Any] = {}
+
+
+def fork_map(task: Callable[[S, T], R], items: Iterable[T], jobs: int, shared: S = None) -> list[R]:
+    """[task(shared, item) for item in items], shared among `jobs` forked workers.
+
+    The one way the build works in parallel (validation, pages, search): `task` and `shared`
+    (the frozen model, the staging folder …) are inherited copy-on-write when the workers
+    fork, never pickled, so they may be closures and large; each item and each result is
+    pickled, so they should be small (a range of pages, a packed range of rows). With one
+    job, one item or no fork, everything runs in this process.
+    """
+    items = list(items)
+    if jobs <= 1 or len(items) < 2 or not can_fork():
+        return [task(shared, item) for item in items]
+    if _MAPPED:
+        raise RuntimeError("fork_map inside fork_map")
+    _MAPPED.update(task=task, shared=shared)
     try:
-        yield
+        with fork_pool(min(jobs, len(items))) as pool:
+            return list(pool.map(_mapped, items))
+    finally:
+        _MAPPED.clear()
+
+
+def _mapped(item: Any) -> Any:
+    return _MAPPED["task"](_MAPPED["shared"], item)
+
+
+class Background(Generic[R]):
+    """The value the task of `in_background` returned, once the `with` block has ended."""
+
+    value: R
+
+
+@contextmanager
+def in_background(task: Callable[[], R], jobs: int) -> Iterator[Background[R]]:
+    """Run `task` in one forked worker while the `with` block runs in this process; leaving the
+    block waits for it and sets `.value` to what it returned (pickled back: keep it small).
+    The task is forked, not pickled, so it may be a closure over the frozen model. With one
+    job (or no fork) it runs here, at the end of the block. An error in the block kills the
+    worker."""
+    result: Background[R] = Background()
+    if jobs < 2 or not can_fork():
+        yield result
+        result.value = task()
+        return
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    worker = context.Process(target=_run, args=(os.getpid(), task, writer), daemon=True)
+    worker.start()
+    writer.close()
+    try:
+        yield result
     except BaseException:
         worker.kill()
         worker.join()
         raise
+    try:
+        result.value = reader.recv()  # before join: a large value would block the worker's exit
+    except EOFError:
+        pass  # the worker died: its exit code says so
+    finally:
+        reader.close()
     worker.join()
     if worker.exitcode != 0:
         raise WorkerError(f"一个工作进程失败（退出码 {worker.exitcode}；原因见上方的错误信息，或是内存不足、被系统结束）；"
                           "已发布的网站未被改动，请检查后重试，或设置 SKILLBRANDS_JOBS=1 只用一个进程。")
 
 
-def _run(parent: int, task: Callable[[], None]) -> None:
+def _run(parent: int, task: Callable[[], Any], writer: Any) -> None:
     _die_with_parent(parent)
-    task()
+    writer.send(task())
+    writer.close()
 
 
 def _die_with_parent(parent: int) -> None:
