@@ -271,3 +271,17 @@ def test_fingerprints_are_equal_for_equal_values_and_differ_otherwise() -> None:
     assert one.of({"k": 1}) != one.of({"k": 2})
     with pytest.raises(incremental.Unfingerprintable):
         one.of(object())
+
+
+def test_a_file_planted_deep_in_the_published_site_still_stops_the_build(project: Path) -> None:
+    """Folders whose mtime is as recorded are not listed again; planting a file changes it."""
+    assert build(project).exit_code == 0
+    one_outcome_figure(project)
+    assert build(project).exit_code == 0  # the folder records now exist
+    brand = _a_brand(project)[0]
+    planted = project / "output" / "brands" / brand / "notes.txt"
+    planted.write_text("私人笔记", encoding="utf-8")
+    one_brand_name(project)
+    result = build(project)
+    assert result.exit_code == 1 and f"brands/{brand}/notes.txt" in result.output
+    assert planted.read_text("utf-8") == "私人笔记"
