@@ -42,7 +42,7 @@ from .criteria import Assessment, Check, Criteria
 from .model import Brand, Directory, Exit, Institution, Occupation, Outcome, Region, Review
 
 _SCALARS = frozenset({str, int, float, bool, type(None), date, datetime, Decimal, Fraction})
-_HEADER = "skillbrands page records 1\n"
+_HEADER = "skillbrands page records 2\n"
 #: lists and mappings this long are memoised: a listing's pages share their table of contents
 _SHARED_FROM = 16
 
@@ -195,7 +195,8 @@ class Reads:
 
     def note(self, key: list[Any], value: Any) -> None:
         try:
-            self.found[json.dumps(key, ensure_ascii=False)] = self.fingerprints.of(value).hex()
+            self.found[json.dumps(key, ensure_ascii=False, separators=(",", ":"))] = \
+                self.fingerprints.of(value).hex()
         except Unfingerprintable:
             self.replayable = False
 
@@ -281,7 +282,8 @@ class _CallReads:
         if isinstance(result, IteratorABC):
             result = list(result)  # a generator read once here and once by the template would be empty
         try:
-            key = [self._name, "call", [_argument(a) for a in args], {k: _argument(v) for k, v in sorted(kwargs.items())}]
+            key = [self._name, "call", [_argument(a) for a in args],
+                   {k: _argument(v) for k, v in sorted(kwargs.items())}]
         except Unfingerprintable:
             self._reads.replayable = False
             return result
@@ -364,31 +366,43 @@ def records_path(target: Path) -> Path:
 
 
 def read_records(path: Path) -> dict[str, Record]:
-    """path -> Record; {} when the file is missing or unusable."""
+    """path -> Record; {} when the file is missing or unusable.
+
+    The file: a header line, one line listing every distinct read (key, digest) once (many
+    pages make the same lookups), then one line per page: path, digest, the indexes of its
+    reads in that list, digest of the bytes written."""
     try:
         if path.is_symlink() or not path.is_file():
             return {}
         with open(path, encoding="utf-8") as handle:
             if handle.readline() != _HEADER:
                 return {}
+            table = json.loads(handle.readline())
             out: dict[str, Record] = {}
             for line in handle:
                 relpath, digest, reads, written = json.loads(line)
-                out[relpath] = (digest, reads, written)
+                out[relpath] = (digest, {table[i][0]: table[i][1] for i in reads}, written)
             return out
-    except (OSError, UnicodeDecodeError, ValueError, TypeError):
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, IndexError):
         return {}
 
 
 def write_records(path: Path, records: Mapping[str, Record]) -> None:
     """Replace the records atomically; best effort (without them the next build renders every page)."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    index: dict[tuple[str, str], int] = {}
+    for relpath in sorted(records):
+        for read in records[relpath][1].items():
+            index.setdefault(read, len(index))
+    compact = {"ensure_ascii": False, "separators": (",", ":")}
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(_HEADER)
+            handle.write(json.dumps([list(read) for read in index], **compact) + "\n")
             for relpath in sorted(records):
-                handle.write(json.dumps([relpath, *records[relpath]], ensure_ascii=False,
-                                        separators=(",", ":")) + "\n")
+                digest, reads, written = records[relpath]
+                handle.write(json.dumps([relpath, digest, [index[r] for r in reads.items()], written], **compact)
+                             + "\n")
         os.replace(temporary, path)
     except OSError:
         temporary.unlink(missing_ok=True)
