@@ -488,9 +488,9 @@ def add_ratios(scale: Scale) -> None:
         return step.seconds if step and step.measured and step.measured.returncode == 0 else None
 
     def peak(*names: str) -> tuple[int, int]:
-        """The highest (PSS, RSS) of these steps."""
-        return max(((s.measured.peak_pss, s.measured.peak_rss) for s in scale.steps if s.name in names and s.measured),
-                   default=(0, 0))
+        """The highest PSS and the highest RSS of these steps."""
+        found = [s.measured for s in scale.steps if s.name in names and s.measured]
+        return max((m.peak_pss for m in found), default=0), max((m.peak_rss for m in found), default=0)
 
     validate, build = wall("validate (build.py validate)"), wall("build (build.py build, first build)")
     hugo = wall("anchor: Hugo")
