@@ -3,13 +3,14 @@
 alone, on the same generated data; plus kill safety. See README, "Benchmark".
 
     python bench/run.py [--scales S,M] [--with-l] [--kills N] [--out bench/results.md]
-                        [--no-search-anchor] [--search-only]
+                        [--no-search-anchor] [--search-only] [--no-incremental]
 
 Per scale: `build.py generate`, then `build.py validate` and `build.py build` as
-subprocesses (wall time, peak RSS of the whole process tree), a second build through
-bench/stages.py for the per-stage times, then the anchors; last the search stage
-against Pagefind on the Hugo anchor site, in Chromium (bench/search_anchor.py). One run
-of each: the machine is noisy, so read the figures as one sample, not a median.
+subprocesses (wall time, CPU time, peak PSS and RSS of the whole process tree), a second
+build through bench/stages.py for the per-stage times, then the anchors, the search
+stage against Pagefind on the Hugo anchor site, in Chromium (bench/search_anchor.py),
+and last the incremental cases (bench/incremental.py). One run of each: the machine is
+noisy, so read the figures as one sample, not a median.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.facts import brand_facts, count_rows  # noqa: E402
 from bench.hugo_site import hugo_binary, write_site  # noqa: E402
+from bench.incremental import CASES, differing, files  # noqa: E402
 from bench.killtest import KillReport, kill_test, manifest  # noqa: E402
 from bench.proctree import MIB, Measured, measure  # noqa: E402
 from bench.search_anchor import (CHROMIUM, PAGEFIND, PAGEFIND_VERSION, WARM_UP, Engine, compare,  # noqa: E402
@@ -42,8 +44,10 @@ from bench.search_anchor import (CHROMIUM, PAGEFIND, PAGEFIND_VERSION, WARM_UP, 
 
 PY = sys.executable
 GIB = 1024 * MIB
-#: the targets of issue 11: (validate+build)/Hugo at most, and peak RSS budget
+#: the targets of issues 11 and 18: (validate+build)/Hugo at most, and the budget for the peak PSS of the tree
 TARGETS = {"M": (1.0, 1 * GIB), "L": (0.6, 2 * GIB)}
+#: issue 18: seconds a rebuild into the same folder may take, per case letter (bench/incremental.py) and scale
+INCREMENTAL_TARGETS = {"M": {"a": 2, "b": 3, "c": 3, "d": 3}, "L": {"b": 20, "c": 20, "d": 20}}
 RENDER_TARGET = 1.5  # render stage / plain Jinja2 floor
 #: the search targets at L: (longest query in characters, cold-query KB (gzip), cold-query ms or None)
 SEARCH_TARGETS = ((4, 100, 300), (6, 500, None))
@@ -75,23 +79,51 @@ class Scale:
     search: tuple[Engine, Engine] | None = None  # (ours, Pagefind's): bench/search_anchor.py
     queries: list[str] = field(default_factory=list)
 
+    incremental: list[Case] = field(default_factory=list)
+
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
+
+
+@dataclass
+class Case:
+    """One incremental case: a rebuild into the published folder after an edit, and a clean build beside."""
+
+    letter: str
+    name: str
+    edit: str
+    build: Measured
+    clean: Measured | None = None  # the clean build compared with; for "nothing changed", the first build
+    reported: str = ""  # what the build said it wrote
+    written: int = 0  # files of the new site not hard-linked from the old one (a new inode)
+    files: int = 0
+    differing: list[str] | None = None  # None: not compared (a build failed)
 
 
 def per_second(count: int, seconds: float, unit: str) -> str:
     return f"{count / seconds:,.0f} {unit}/s" if seconds > 0 and count else ""
 
 
+def slug(name: str) -> str:
+    return re.sub(r"\W+", "-", name).strip("-")
+
+
+def timed(name: str, cmd: list[str], logs: Path, env: dict[str, str], cap: list[str] | None = None) -> Measured:
+    """Measure `cmd` (behind `cap`, a prlimit prefix, if given), its output in logs/<slug>.out and .err."""
+    print(f"  {name} …", end="", flush=True)
+    found = measure([*(cap or ()), *cmd], cwd=REPO, env=env, stdout=logs / f"{slug(name)}.out",
+                    stderr=logs / f"{slug(name)}.err")
+    print(f" {found.wall:.2f} s, PSS {found.pss_mib:.0f} MiB (RSS {found.peak_mib:.0f}), exit {found.returncode}",
+          flush=True)
+    return found
+
+
 def run(scale: Scale, name: str, cmd: list[str], logs: Path, env: dict[str, str], count: int = 0,
         unit: str = "", note: str = "", cap: list[str] | None = None) -> Measured:
     """Measure `cmd` (behind `cap`, a prlimit prefix, if given) and add it as a step."""
-    slug = re.sub(r"\W+", "-", name).strip("-")
-    print(f"  {name} …", end="", flush=True)
-    measured = measure([*(cap or ()), *cmd], cwd=REPO, env=env, stdout=logs / f"{slug}.out", stderr=logs / f"{slug}.err")
-    print(f" {measured.wall:.2f} s, {measured.peak_mib:.0f} MiB, exit {measured.returncode}", flush=True)
+    measured = timed(name, cmd, logs, env, cap)
     if measured.returncode != 0:
-        note = f"exit {measured.returncode}, see {logs / (slug + '.err')}" + (f"; {note}" if note else "")
+        note = f"exit {measured.returncode}, see {logs / (slug(name) + '.err')}" + (f"; {note}" if note else "")
     scale.steps.append(Step(name, measured, measured.wall, per_second(count, measured.wall, unit), note))
     return measured
 
@@ -158,8 +190,11 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
                     [PY, "build.py", "build", "--project", str(project), "--out", str(site)], logs, env,
                     cap=memory_cap(args))
         reference = manifest(site) if built.returncode == 0 else {}
+    # a fresh folder, so every stage does its work: over the published site of the same data a
+    # rebuild carries the search index over (and later, with the incremental engine, the pages)
+    staged = site if args.search_only else folder / "site-stages"
     rebuilt = run(scale, "build again, per stage (bench/stages.py)",
-                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(site)], logs, env,
+                  [PY, str(HERE / "stages.py"), "--project", str(project), "--out", str(staged)], logs, env,
                   cap=memory_cap(args))
     if rebuilt.returncode == 0:
         scale.stages = json.loads((logs / "build-again-per-stage-bench-stages-py.out").read_text())
@@ -173,8 +208,11 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
         rebuilt_step.rate = per_second(pages, rebuilt.wall, "pages")
         if reference is None:
             rebuilt_step.note = "the only build of this run (a first build)"
-        elif manifest(site) != reference:
-            scale.notes.append("**the two builds of the same data differ** (not byte-identical)")
+        else:
+            rebuilt_step.note = "into a second, new folder (a clean build: every stage runs)"
+            if manifest(staged) != reference:
+                scale.notes.append("**the two builds of the same data differ** (not byte-identical)")
+            shutil.rmtree(staged)
         add_stage_rows(scale)
     if args.search_only:
         anchor_hugo(scale, folder, project, logs, env)
@@ -201,15 +239,75 @@ def bench_scale(name: str, work: Path, args: argparse.Namespace, env: dict[str, 
                                    "--out", str(folder / f"jinja{workers}"), "--workers", str(workers)],
                     logs, env, scale.brands, "pages")
         if jinja.returncode == 0:
-            found = json.loads((logs / (re.sub(r"\W+", "-", label).strip("-") + ".out")).read_text())
+            found = json.loads((logs / f"{slug(label)}.out").read_text())
             scale.steps.append(Step("  of which render + write", None, found["render"],
                                     per_second(found["pages"], found["render"], "pages"),
                                     f"reading the CSVs: {found['load']:.2f} s"))
     anchor_hugo(scale, folder, project, logs, env)
     if not args.no_search_anchor:
         search_against_pagefind(scale, folder, site, logs, env, memory_cap(args), args.no_pagefind)
+    if args.no_incremental:
+        scale.notes.append("`--no-incremental`: the incremental cases were not run")
+    elif built.returncode == 0:
+        incremental_cases(scale, folder, env, memory_cap(args))
     add_ratios(scale)
     return scale
+
+
+def incremental_cases(scale: Scale, folder: Path, env: dict[str, str], cap: list[str]) -> None:
+    """Issue 18's incremental cases (bench/incremental.py) on a copy of the project in
+    <scale>/incremental/: a first build into site/, then per case its edit on top of the
+    earlier ones, `build.py build` into the same site/ and a clean build of the edited copy
+    into a fresh folder, compared byte for byte. For "nothing changed" the clean build is a
+    copy of the first build, taken before the rebuild."""
+    root = folder / "incremental"
+    shutil.rmtree(root, ignore_errors=True)  # with the lock and ledger beside site/
+    logs, project, site = root / "logs", root / "project", root / "site"
+    logs.mkdir(parents=True)
+    shutil.copytree(scale.project, project)
+    build = [PY, "build.py", "build", "--project", str(project), "--out"]
+    base = timed("incremental: first build", [*build, str(site)], logs, env, cap)
+    if base.returncode != 0:
+        scale.notes.append(f"incremental cases not run: their first build exited {base.returncode}, see {logs}")
+        return
+    for letter, name, edit in CASES:
+        clean = root / f"clean-{letter}"
+        if edit is None:
+            shutil.copytree(site, clean)
+        label = f"incremental ({letter}) {name}"
+        case = Case(letter, name, edit(project / "datasets") if edit else "none", base)
+        before = files(site)
+        case.build = timed(label, [*build, str(site)], logs, env, cap)
+        scale.incremental.append(case)
+        if case.build.returncode != 0:
+            continue
+        after = files(site)
+        case.files = len(after)
+        case.written = sum(before.get(path) != inode for path, inode in after.items())
+        case.reported = build_report((logs / f"{slug(label)}.out").read_text(encoding="utf-8"))
+        case.clean = timed(f"{label}: clean build", [*build, str(clean)], logs, env, cap) if edit else base
+        if case.clean.returncode == 0:
+            case.differing = differing(site, clean)
+            print(f"    {'identical' if not case.differing else f'{len(case.differing)} files differ'}", flush=True)
+            if not case.differing:
+                shutil.rmtree(clean)
+
+
+def build_report(out: str) -> str:
+    """The counts `build.py build` prints, in English."""
+    found = re.search(r"已生成 (\d+) 个页面、(\d+) 个下载文件", out)
+    if not found:
+        return ""
+    return (f"{int(found[1]):,} pages, {int(found[2]):,} downloads"
+            + ("; search index reused" if "搜索索引沿用上次的" in out else ""))
+
+
+def incremental_target(scale: str, letter: str, seconds: float) -> str:
+    judged = INCREMENTAL_TARGETS.get(scale, {}).get(letter)
+    if judged:
+        return f"≤ {judged} s ({'met' if seconds <= judged else 'MISSED'})"
+    return ", ".join(f"≤ {targets[letter]} s at {name}" for name, targets in INCREMENTAL_TARGETS.items()
+                     if letter in targets)
 
 
 def search_again(scale: Scale, folder: Path, previous: Path, args: argparse.Namespace, env: dict[str, str]) -> Scale:
@@ -375,6 +473,10 @@ def add_stage_rows(scale: Scale) -> None:
             add("  stage search index", None, note="n/a: not built yet")
         label, count, unit = labels.get(stage, (f"stage {stage}", 0, ""))
         note = hw(stage)
+        if stage == "search":
+            note = (f"{scale.stages.get('search', 0):,} index files"
+                    + ("; carried over from the published site, not built" if scale.stages.get("search_reused") else "")
+                    + (f"; {note}" if note else ""))
         if stage == "publish" and swap is not None:
             note = f"the swap call itself: {swap * 1000:.2f} ms" + (f"; {note}" if note else "")
         add(f"  {label}", seconds, count, unit, note)
@@ -385,8 +487,10 @@ def add_ratios(scale: Scale) -> None:
         step = scale.step(name)
         return step.seconds if step and step.measured and step.measured.returncode == 0 else None
 
-    def peak(*names: str) -> int:
-        return max((s.measured.peak_rss for s in scale.steps if s.name in names and s.measured), default=0)
+    def peak(*names: str) -> tuple[int, int]:
+        """The highest PSS and the highest RSS of these steps."""
+        found = [s.measured for s in scale.steps if s.name in names and s.measured]
+        return max((m.peak_pss for m in found), default=0), max((m.peak_rss for m in found), default=0)
 
     validate, build = wall("validate (build.py validate)"), wall("build (build.py build, first build)")
     hugo = wall("anchor: Hugo")
@@ -395,14 +499,17 @@ def add_ratios(scale: Scale) -> None:
         ratio = (validate + build) / hugo
         target = f"≤ {time_target} ({'met' if ratio <= time_target else 'MISSED'})" if time_target else "none at this scale"
         scale.ratios.append(("(validate + build) / Hugo", f"{ratio:.2f} ({validate + build:.1f} s / {hugo:.1f} s)", target))
-    ours = peak("validate (build.py validate)", "build (build.py build, first build)")
+    ours, rss = peak("validate (build.py validate)", "build (build.py build, first build)")
     budget = memory_target or GIB
     target = (f"≤ {budget // GIB} GiB ({'met' if ours <= budget else 'MISSED'})" if memory_target
               else "none at this scale (shown against 1 GiB)")
-    scale.ratios.append(("peak RSS of validate/build vs budget", f"{ours / MIB:.0f} MiB = {ours / budget:.2f} × {budget // GIB} GiB", target))
+    scale.ratios.append(("peak PSS of the validate/build process tree vs budget",
+                         f"{ours / MIB:.0f} MiB = {ours / budget:.2f} × {budget // GIB} GiB "
+                         f"(summed RSS {rss / MIB:.0f} MiB)", target))
     hugo_step = scale.step("anchor: Hugo")
     if hugo_step and hugo_step.measured:
-        scale.ratios.append(("peak RSS, ours / Hugo", f"{ours / max(hugo_step.measured.peak_rss, 1):.2f}", ""))
+        scale.ratios.append(("peak PSS, ours / Hugo", f"{ours / max(hugo_step.measured.peak_pss, 1):.2f}",
+                             f"summed RSS: {rss / max(hugo_step.measured.peak_rss, 1):.2f}"))
     floors = [s.seconds for s in scale.steps if s.name == "  of which render + write"]
     render = scale.stages.get("stages", {}).get("render")
     if floors and render:
@@ -429,19 +536,19 @@ def add_ratios(scale: Scale) -> None:
         shown = (f"publish stage {publish:.3f} s" + (f", swap call {swap * 1000:.2f} ms" if swap is not None else "")
                  + (f"; then deleting the old site {cleanup:.2f} s" if cleanup is not None else ""))
         met = "met" if (swap if swap is not None else publish) < 1 else "MISSED"
-        scale.ratios.append(("publish (rebuild over an existing site)", shown, f"swap well under 1 s ({met})"))
+        scale.ratios.append(("publish (the per-stage build, into a new folder)", shown, f"swap well under 1 s ({met})"))
     if scale.search:
         add_search_targets(scale)
 
 
 def exponents(scales: list[Scale]) -> list[tuple[str, str, str, str]]:
-    """log(t2/t1) / log(n2/n1) between consecutive scales, for time and for memory."""
+    """log(t2/t1) / log(n2/n1), n the rows in all CSVs, between consecutive scales, for time and memory."""
     rows = []
-    done = sorted((s for s in scales if s.brands and s.stages), key=lambda s: s.brands)
+    done = sorted((s for s in scales if s.rows and s.stages), key=lambda s: s.rows)
     for small, large in zip(done, done[1:]):
-        if large.brands == small.brands:
+        if large.rows == small.rows:
             continue
-        span = math.log(large.brands / small.brands)
+        span = math.log(large.rows / small.rows)
         pair = f"{small.name} → {large.name}"
 
         def add(what: str, a: float | None, b: float | None, unit: str) -> None:
@@ -456,10 +563,14 @@ def exponents(scales: list[Scale]) -> list[tuple[str, str, str, str]]:
         for stage in ("validate", "render", "downloads", "publish", "cleanup"):
             add(f"time: stage {stage}", small.stages["stages"].get(stage), large.stages["stages"].get(stage), "s")
         add("time: editions", small.stages["parts"].get("editions"), large.stages["parts"].get("editions"), "s")
+        for a, b in zip(small.incremental, large.incremental):
+            if a.build.returncode == b.build.returncode == 0:
+                add(f"time: incremental ({a.letter}) {a.name}", a.build.wall, b.build.wall, "s")
         for name in ("validate (build.py validate)", "build (build.py build, first build)", "anchor: Hugo"):
             a, b = small.step(name), large.step(name)
             if a and b and a.measured and b.measured:
-                add(f"memory: {name}", a.measured.peak_mib, b.measured.peak_mib, "MiB")
+                add(f"memory (PSS): {name}", a.measured.pss_mib, b.measured.pss_mib, "MiB")
+                add(f"memory (summed RSS): {name}", a.measured.peak_mib, b.measured.peak_mib, "MiB")
     return rows
 
 
@@ -568,6 +679,35 @@ def search_tables(scale: Scale) -> list[str]:
     return lines
 
 
+def incremental_table(scale: Scale) -> list[str]:
+    """'Incremental builds': per case the rebuild into the same folder beside a clean build of the same data."""
+    lines = ["", f"### Incremental builds ({scale.name})", "",
+             "A copy of the project is built once, then edited case after case, each edit on top of the earlier "
+             "ones (bench/incremental.py picks them from the data), and after each edit `build.py build` runs "
+             "into the same output folder (the tool's lock and ledger sit beside it). Files written: files of "
+             "the new site with a new inode, i.e. not hard-linked from the old one. Then a clean build of the "
+             "edited copy into a fresh folder is compared with it byte for byte, every file; for “nothing "
+             "changed” the clean build is the first build, copied before the rebuild.", "",
+             "| case | edit | wall s | CPU s | peak PSS MiB | peak RSS MiB | the build reported | files written / in "
+             "the site | clean build s | against the clean build | target |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | --- |"]
+    for case in scale.incremental:
+        built = case.build
+        if case.differing is None:
+            compared = "not compared: a build failed"
+        elif case.differing:
+            compared = f"**{len(case.differing):,} files differ**: " + ", ".join(case.differing[:5])
+        else:
+            compared = "identical"
+        clean = "" if case.clean is None else f"{case.clean.wall:.2f}" + (
+            "" if case.clean.returncode == 0 else f" (exit {case.clean.returncode})")
+        wall = f"{built.wall:.2f}" + ("" if built.returncode == 0 else f" (exit {built.returncode})")
+        lines.append(f"| ({case.letter}) {case.name} | {case.edit} | {wall} | {built.cpu:.2f} | {built.pss_mib:.0f} | "
+                     f"{built.peak_mib:.0f} | {case.reported} | {case.written:,} / {case.files:,} | {clean} | "
+                     f"{compared} | {incremental_target(scale.name, case.letter, built.wall)} |")
+    return lines
+
+
 def query_cells(q) -> str:
     if q is None:
         return "— | — | — | —"
@@ -583,27 +723,33 @@ def markdown(facts: list[tuple[str, str]], scales: list[Scale], expo: list, kill
     lines = ["# Benchmark results", "", f"`{command}` — one run of each step (no medians); a noisy machine, "
              "so treat small differences as noise.", "", "| machine | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in facts]
-    lines += ["", "Wall time, CPU time (user + system, including reaped worker processes) and peak RSS are of the "
-              "whole process tree, interpreter start-up included; RSS is summed over the tree, sampled every 50 ms. "
-              "Indented rows are parts timed inside the process above them."]
+    lines += ["", "Wall time, CPU time (user + system, including reaped worker processes) and peak memory are of the "
+              "whole process tree, interpreter start-up included. Memory is sampled every 50 ms from "
+              "/proc/<pid>/smaps_rollup of each process in the tree: PSS summed over the tree (a page shared "
+              "copy-on-write by forked workers counts once; the memory targets are in it) and RSS summed beside it "
+              "(such a page counts once per process). Indented rows are parts timed inside the process above them."]
     for scale in scales:
         lines += ["", f"## {scale.name}: {scale.brands:,} brands, {scale.rows:,} rows in all CSVs", ""]
         lines += [f"- {note}" for note in scale.notes] + ([""] if scale.notes else [])
-        lines += ["| step | wall s | CPU s | rows or pages per s | peak RSS MiB | notes |",
-                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        lines += ["| step | wall s | CPU s | rows or pages per s | peak PSS MiB | peak RSS MiB | notes |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         for step in scale.steps:
             seconds = "n/a" if math.isnan(step.seconds) else f"{step.seconds:.2f}"
-            rss = f"{step.measured.peak_mib:.0f}" if step.measured else ""
+            memory = f"{step.measured.pss_mib:.0f} | {step.measured.peak_mib:.0f}" if step.measured else " | "
             cpu = f"{step.measured.cpu:.2f}" if step.measured else ""
             name = step.name.replace("  ", "&nbsp;&nbsp;") if step.name.startswith(" ") else step.name
-            lines.append(f"| {name} | {seconds} | {cpu} | {step.rate} | {rss} | {step.note} |")
+            lines.append(f"| {name} | {seconds} | {cpu} | {step.rate} | {memory} | {step.note} |")
         if scale.ratios:
             lines += ["", "| ratio | value | target |", "| --- | --- | --- |"]
             lines += [f"| {a} | {b} | {c} |" for a, b, c in scale.ratios]
+        if scale.incremental:
+            lines += incremental_table(scale)
         if scale.search:
             lines += search_tables(scale)
     if expo:
-        lines += ["", "## Scaling exponents", "", "log(t₂/t₁) / log(n₂/n₁) with n = brands: 1 is linear.", "",
+        lines += ["", "## Scaling exponents", "",
+                  "k in time ∝ nᵏ (and memory ∝ nᵏ): log(t₂/t₁) / log(n₂/n₁) with n = rows in all CSVs; 1 is linear, "
+                  "0 does not grow.", "",
                   "| scales | what | exponent | values |", "| --- | --- | ---: | --- |"]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in expo]
     if kills:
@@ -641,6 +787,8 @@ def main() -> None:
                         help="measure our search in Chromium without building Pagefind's index")
     parser.add_argument("--search-only", action="store_true",
                         help="per scale only one build, Hugo and the search comparison (e.g. L with --project)")
+    parser.add_argument("--no-incremental", action="store_true",
+                        help="skip the incremental cases (bench/incremental.py; eight builds per scale)")
     parser.add_argument("--max-memory", type=float, default=None, metavar="GIB",
                         help="cap the address space of each build and Pagefind process (prlimit --as)")
     parser.add_argument("--reuse", action="store_true",

@@ -126,6 +126,8 @@ def main() -> None:
         "pages": result.pages,
         "downloads": result.downloads,
         "assets": result.assets,
+        "search": result.search,
+        "search_reused": result.search_reused,
         "bytes": result.bytes,
         "issues": len(result.issues),
         "unpatched": unpatched,

@@ -74,3 +74,53 @@ def test_search_anchor_page_text_and_queries_from_the_sample(repo):
     assert any(q.isascii() for q in queries) and any(len(q) >= 6 for q in queries)
     expected = expected_ours(directory, queries)
     assert sum(bool(found) for found in expected.values()) >= len(queries) - 2
+
+
+def test_pss_of_a_forked_tree_counts_shared_pages_once(tmp_path):
+    # the parent touches ~80 MB, then forks a child that keeps it shared copy-on-write: summed RSS
+    # counts those pages twice, summed PSS once
+    script = ("import os, time; data = bytearray(80_000_000)\n"
+              "for i in range(0, len(data), 4096): data[i] = 1\n"
+              "pid = os.fork()\n"
+              "if pid == 0: time.sleep(0.6); os._exit(0)\n"
+              "os.waitpid(pid, 0)")
+    measured = measure([sys.executable, "-c", script], stdout=tmp_path / "out", stderr=tmp_path / "err")
+    assert measured.returncode == 0, (tmp_path / "err").read_text()
+    assert measured.peak_rss >= 140 * MIB, f"RSS {measured.peak_mib:.0f} MiB"
+    assert 70 * MIB <= measured.peak_pss <= measured.peak_rss - 50 * MIB, \
+        f"PSS {measured.pss_mib:.0f} MiB, RSS {measured.peak_mib:.0f} MiB"
+
+
+def test_differing_names_every_file_whose_bytes_differ_or_that_one_side_lacks(tmp_path):
+    from bench.incremental import differing
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root in (a, b):
+        (root / "brands" / "x").mkdir(parents=True)
+        (root / "same.html").write_bytes(b"same")
+        (root / "brands" / "x" / "index.html").write_bytes(b"one")
+    assert differing(a, b) == []
+    (b / "brands" / "x" / "index.html").write_bytes(b"two")  # same size, other bytes
+    (a / "only-a.txt").write_bytes(b"")
+    (b / "brands" / "only-b").mkdir()
+    (b / "brands" / "only-b" / "index.html").write_bytes(b"new")
+    assert differing(a, b) == ["brands/only-b/index.html", "brands/x/index.html", "only-a.txt"]
+
+
+def test_incremental_edits_keep_a_generated_project_valid_and_change_what_they_say(repo, tmp_path):
+    # a generated project has no frozen editions (the sample's would ask for corrections rows)
+    import subprocess
+
+    from bench.incremental import CASES
+    from skillbrands.issues import has_errors
+    from skillbrands.pipeline import check_project, prepare
+
+    project = tmp_path / "project"
+    subprocess.run([sys.executable, "build.py", "generate", "--scale", "S", "--project", str(project)], cwd=repo,
+                   check=True, capture_output=True)
+    before = prepare(project).directory
+    said = [edit(project / "datasets") for _, _, edit in CASES if edit]
+    assert not has_errors(check_project(project)), said
+    after = prepare(project).directory
+    assert len(after.brands) == len(before.brands) + 1
+    assert "employed" in said[0] and "（更名）" in said[1] and "outcome rows" in said[2]
