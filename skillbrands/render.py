@@ -1,8 +1,8 @@
 """Pages: which pages the site has, and their HTML, streamed one at a time.
 
-`plan_pages` lists every page as a `Page` (URL, templates to try, context, and the
-rows it depends on, for later incremental builds); `render_pages` turns them into
-`(path, bytes)` pairs without holding the site in memory. Jinja2 runs with
+`plan_pages` lists every page as a `Page` (URL, templates to try, context);
+`render_pages` turns them into `(path, bytes)` pairs, noting what each page read from the
+directory for later incremental builds (incremental.py), without holding the site in memory. Jinja2 runs with
 autoescape and StrictUndefined: data cannot inject markup and a template typo fails
 the build.
 """
@@ -40,7 +40,6 @@ class Page:
     url: str  # site-relative directory URL: "" for the home page, "brands/x/" …
     templates: tuple[str, ...]  # most specific first
     context: dict[str, Any] = field(default_factory=dict)
-    depends: tuple[tuple[str, str], ...] = ()  # (resource, key) rows the page shows
     file: str = "index.html"  # the file in the page's folder (the 404 page is 404.html)
 
     @property
@@ -126,10 +125,6 @@ def link_for(url: str, base_url: str | None) -> Callable[[str], str]:
     return lambda target: f"{base_url}{target}"
 
 
-#: what a listing of brands depends on: every brand row and its figures
-EVERYTHING = (("brands", "*"), ("outcomes", "*"))
-
-
 def plan_pages(directory: Directory, content: list[ContentPage], downloads: Any,
                editions: list[Edition] = (), frozen: set[int] = frozenset(),  # type: ignore[assignment]
                bundles: Mapping[int, Any] | None = None) -> Iterator[Page]:
@@ -139,52 +134,47 @@ def plan_pages(directory: Directory, content: list[ContentPage], downloads: Any,
     for page in _site_pages(directory, content, downloads, editions, frozen, bundles or {}):
         folders.add(page.url.split("/")[0])
         yield page
-    yield Page("", ("404.html",), {"folders": sorted(folders - {""})}, (), file="404.html")
+    yield Page("", ("404.html",), {"folders": sorted(folders - {""})}, file="404.html")
 
 
 def _site_pages(directory: Directory, content: list[ContentPage], downloads: Any,
                 editions: list[Edition], frozen: set[int], bundles: Mapping[int, Any]) -> Iterator[Page]:
     brands = list(directory.brands.values())
-    yield Page("", ("index.html",), {"content": content}, EVERYTHING)
+    yield Page("", ("index.html",), {"content": content})
     yield from _listing("brands/", brands, ("brands.html", "listing.html"), by_tier(directory),
-                        {"heading": "品牌目录", "facets": _facet_links(directory, brands)}, EVERYTHING)
+                        {"heading": "品牌目录", "facets": _facet_links(directory, brands)})
     for brand in brands:
         yield Page(
             f"brands/{brand.brand_id}/",
             (f"brand-{brand.brand_id}.html", "brand.html"),
             {"brand": brand, "chain": directory.chain(brand),
              "recommended_to": directory.recommended_to.get(brand.brand_id, ())},
-            _brand_depends(directory, brand),
         )
     yield from _occupation_pages(directory)
     for facet in FACETS:
         yield from _facet_pages(directory, brands, facet)
     institutions = list(directory.institutions.values())
     for pager, chunk in _paginate("institutions/", institutions):
-        yield Page(pager.url, ("institutions.html",), {"institutions": chunk, "pager": pager},
-                   (("institutions", "*"),))
+        yield Page(pager.url, ("institutions.html",), {"institutions": chunk, "pager": pager})
     for institution in institutions:
         own = directory.brands_by_institution.get(institution.institution_id, ())
         yield Page(
             f"institutions/{institution.institution_id}/",
             (f"institution-{institution.institution_id}.html", "institution.html"),
             {"institution": institution, "brands": own},
-            (("institutions", institution.institution_id), ("corrections", institution.institution_id),
-             *(("brands", b.brand_id) for b in own)),
         )
     yield from _region_pages(directory)
-    yield Page("search/", ("search.html",), {}, ())  # the results come from search/*.json, in the browser
+    yield Page("search/", ("search.html",), {})  # the results come from search/*.json, in the browser
     exited = directory.exits
     for pager, chunk in _paginate("exits/", exited):
-        yield Page(pager.url, ("exits.html",), {"exited": chunk, "total": len(exited), "pager": pager},
-                   (("exits", "*"),))
+        yield Page(pager.url, ("exits.html",), {"exited": chunk, "total": len(exited), "pager": pager})
     yield Page("data/", ("data.html",), {"summary": downloads, "editions": editions, "frozen": frozen,
-                                        "bundles": bundles}, (("*", "*"),))
-    yield Page("releases/", ("releases.html",), {"editions": editions, "frozen": frozen}, (("releases", "*"),))
+                                        "bundles": bundles})
+    yield Page("releases/", ("releases.html",), {"editions": editions, "frozen": frozen})
     for edition in editions:
         yield from _edition_pages(directory, edition, frozen)
     for page in content:
-        yield Page(f"{page.slug}/", (f"page-{page.slug}.html", "page.html"), {"page": page}, (("content", page.slug),))
+        yield Page(f"{page.slug}/", (f"page-{page.slug}.html", "page.html"), {"page": page})
 
 
 #: rows of each kind of change shown on a release page; the rest are on the edition's listings
@@ -194,7 +184,6 @@ SHOWN_CHANGES = 20
 def _edition_pages(directory: Directory, edition: Edition, frozen: set[int]) -> Iterator[Page]:
     """A release page (what it is, what changed) and its lists of brands: all, added, exited."""
     base = f"releases/{edition.year}/"
-    depends = (("releases", str(edition.year)), ("*", "*"))
     lists = [("brands/", f"{edition.year}年度版本收录的品牌", list(edition.brands)),
              *((f"{kind}/", f"{edition.year}年度版本{title}的品牌",
                 [directory.brands[c.id] for c in edition.changes(kind) if c.id in directory.brands])
@@ -202,12 +191,12 @@ def _edition_pages(directory: Directory, edition: Edition, frozen: set[int]) -> 
     yield Page(base, (f"release-{edition.year}.html", "release.html"),
                {"edition": edition, "frozen": frozen, "shown": SHOWN_CHANGES,
                 "below_criteria": below_criteria(directory, edition),
-                "lists": {part.strip("/"): base + part for part, _, brands in lists if brands}}, depends)
+                "lists": {part.strip("/"): base + part for part, _, brands in lists if brands}})
     crumbs = [("releases/", "年度版本"), (base, f"{edition.year}年度")]
     for part, heading, brands in lists:
         if brands:
             yield from _listing(base + part, brands, ("listing.html",), by_tier(directory),
-                                {"heading": heading, "crumbs": crumbs}, depends)
+                                {"heading": heading, "crumbs": crumbs})
 
 
 def below_criteria(directory: Directory, edition: Edition) -> list[tuple[Brand, Assessment]]:
@@ -220,7 +209,7 @@ def below_criteria(directory: Directory, edition: Edition) -> list[tuple[Brand, 
 
 
 def _listing(base: str, brands: Iterable[Brand], templates: tuple[str, ...], group: Grouping,
-             context: dict[str, Any], depends: tuple[tuple[str, str], ...]) -> Iterator[Page]:
+             context: dict[str, Any]) -> Iterator[Page]:
     """A list of brands in sections, cut into pages of PAGE_SIZE rows; each page knows every
     section's count and the page where it starts, so the table of contents spans the pages."""
     ordered = in_sections(brands, group) if group is not flat else list(brands)
@@ -241,7 +230,7 @@ def _listing(base: str, brands: Iterable[Brand], templates: tuple[str, ...], gro
             groups[-1][1].append(brand)
         yield Page(pager.url, templates,
                    {**context, "groups": groups, "toc": toc, "totals": totals, "first_page": first_page,
-                    "pager": pager, "total": len(ordered), "exited": exited}, depends)
+                    "pager": pager, "total": len(ordered), "exited": exited})
 
 
 def _occupation_pages(directory: Directory) -> Iterator[Page]:
@@ -249,13 +238,11 @@ def _occupation_pages(directory: Directory) -> Iterator[Page]:
     occupations = by_occupation(directory)
     group = by_prefecture(directory)
     yield Page("occupations/", ("occupations.html",),
-               {"groups": major_groups(directory, occupations), "no_code": len(occupations.get(NO_CODE, ()))},
-               (("brands", "*"), ("occupations", "*")))
+               {"groups": major_groups(directory, occupations), "no_code": len(occupations.get(NO_CODE, ()))})
     for code, listed in occupations.items():
         name = NO_CODE_TITLE if code == NO_CODE else f"{directory.occupations[code].name}（{code}）"
         yield from _with_views(f"occupations/{code}/", listed, group,
-                               {"heading": name, "crumbs": [("occupations/", "按职业")]},
-                               (*EVERYTHING, ("occupations", code)))
+                               {"heading": name, "crumbs": [("occupations/", "按职业")]})
 
 
 def _facet_pages(directory: Directory, brands: list[Brand], facet: Facet) -> Iterator[Page]:
@@ -265,9 +252,9 @@ def _facet_pages(directory: Directory, brands: list[Brand], facet: Facet) -> Ite
         context = {"heading": facet.heading(directory, value), "crumbs": [("brands/", "品牌目录")]}
         if facet.views:
             context["distribution"] = employment_distribution(listed)
-            yield from _with_views(base, listed, facet.group(directory), context, EVERYTHING)
+            yield from _with_views(base, listed, facet.group(directory), context)
         else:
-            yield from _listing(base, listed, ("listing.html",), facet.group(directory), context, EVERYTHING)
+            yield from _listing(base, listed, ("listing.html",), facet.group(directory), context)
 
 
 def _facet_links(directory: Directory, brands: list[Brand]) -> list[tuple[str, list[tuple[str, str, int]]]]:
@@ -276,15 +263,14 @@ def _facet_links(directory: Directory, brands: list[Brand]) -> list[tuple[str, l
                            for value, listed in facet.listings(brands).items()]) for facet in FACETS]
 
 
-def _with_views(base: str, brands: list[Brand], group: Grouping, context: dict[str, Any],
-                depends: tuple[tuple[str, str], ...]) -> Iterator[Page]:
+def _with_views(base: str, brands: list[Brand], group: Grouping, context: dict[str, Any]) -> Iterator[Page]:
     """The listing in sections, and again once per sort (by employment rate, by trainees), unsectioned."""
     views = [(base, "按地区"), *((base + part, title) for part, title, _ in SORTS)]
-    yield from _listing(base, brands, ("listing.html",), group, {**context, "views": views}, depends)
+    yield from _listing(base, brands, ("listing.html",), group, {**context, "views": views})
     context = {**context, "distribution": None}  # the sorted views repeat the rows, not the summary
     for part, title, key in SORTS:
         yield from _listing(base + part, sorted(brands, key=key), ("listing.html",), flat,
-                            {**context, "views": views, "heading": f"{context['heading']}（{title}）"}, depends)
+                            {**context, "views": views, "heading": f"{context['heading']}（{title}）"})
 
 
 def _region_pages(directory: Directory) -> Iterator[Page]:
@@ -293,8 +279,7 @@ def _region_pages(directory: Directory) -> Iterator[Page]:
                if next(directory.brands_under(r.code), None) or next(directory.brands_located(r.code), None)]
     with_brands = {r.code for r in regions}
     located = Counter(directory.prefecture_of(b.institution.region.code).code for b in directory.brands.values())
-    yield Page("regions/", ("regions.html",), {"regions": regions, "with_brands": with_brands, "located": located},
-               (("regions", "*"), ("brands", "*")))
+    yield Page("regions/", ("regions.html",), {"regions": regions, "with_brands": with_brands, "located": located})
     for region in regions:
         base = f"regions/{region.code}/"
         located = list(directory.brands_located(region.code))
@@ -302,15 +287,14 @@ def _region_pages(directory: Directory) -> Iterator[Page]:
         children = [(c, sum(1 for _ in directory.brands_located(c.code)))
                     for c in directory.region_children.get(region.code, ()) if c.code in with_brands]
         crumbs = [("regions/", "按地区"), *((f"regions/{a.code}/", a.name) for a in directory.ancestors(region.code)[:-1])]
-        depends = (("regions", region.code), *EVERYTHING)
         yield from _listing(base, located, (f"region-{region.code}.html", "region.html"), by_tier(directory),
                             {"heading": region.name, "crumbs": crumbs, "region": region, "own": len(own),
                              "children": children, "trades": trades(directory, located),
-                             "distribution": employment_distribution(located)}, depends)
+                             "distribution": employment_distribution(located)})
         if own:
             yield from _listing(f"{base}published/", own, ("listing.html",), by_tier(directory),
                                 {"heading": f"{region.name}人社部门公布的品牌",
-                                 "crumbs": [*crumbs, (base, region.name)]}, depends)
+                                 "crumbs": [*crumbs, (base, region.name)]})
 
 
 #: rows per listing page: light enough for a phone on a slow network (at national scale, with long
@@ -340,15 +324,6 @@ def _paginate(base: str, items: list[Any]) -> Iterator[tuple[Pager, list[Any]]]:
     count = max(1, -(-len(items) // PAGE_SIZE))
     for number in range(1, count + 1):
         yield Pager(number, count, base), items[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-
-
-def _brand_depends(directory: Directory, brand: Brand) -> tuple[tuple[str, str], ...]:
-    return (
-        ("brands", brand.brand_id), ("outcomes", brand.brand_id), ("exits", brand.brand_id),
-        ("institutions", brand.institution.institution_id), ("regions", brand.region.code),
-        ("corrections", brand.brand_id),
-        *(("brands", b.brand_id) for b in directory.chain(brand)),
-    )
 
 
 def render_pages(env: Environment, directory: Directory, pages: Iterable[Page], nav: list[ContentPage],
