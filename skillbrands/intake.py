@@ -194,15 +194,21 @@ def decode(data: bytes, relpath: str) -> tuple[str | None, list[str], list[str]]
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]] | None:
-    """(header, rows) of a CSV file as text, None when it is missing or unreadable (validate says why)."""
-    if not path.is_file() or path.is_symlink():
+    """(header, rows) of a CSV file as text, None when it is missing; IntakeError when it cannot be
+    read (a workbook without its rows would delete them at import)."""
+    if path.is_symlink():
+        raise IntakeError(f"{path.name} 是符号链接，未读取；请换成普通文件。")
+    if not path.is_file():
         return None
-    data, _ = limits.read_limited(path, limits.FILE_BYTES)
+    try:
+        data, size = limits.read_limited(path, limits.FILE_BYTES)
+    except OSError as error:
+        raise IntakeError(f"无法读取 {path.name}：{error.strerror or error}。") from error
     if data is None:
-        return None
-    text, _, _ = decode(data, path.name)
+        raise IntakeError(f"{path.name} 有 {limits.size(size)}，超过每个文件 {limits.size(limits.FILE_BYTES)} 的上限，未读取。")
+    text, errors, _ = decode(data, path.name)
     if text is None:
-        return None
+        raise IntakeError(f"{path.name} 无法读取：{'；'.join(errors[:3])}；请先改正（python build.py validate 可查看）。")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     return ([cells.strip_cell(c) for c in rows[0]], rows[1:]) if rows else ([], [])
 
@@ -246,6 +252,10 @@ def write_template(project: Path, out: Path, year: int | None = None) -> Templat
     descriptor = _descriptor(project)
     year = year or default_year(project)
     found = sheets(project, descriptor)
+    filled = {}  # every file read before the workbook is begun: an unreadable one stops here
+    for sheet in found:
+        table = read_csv(project / sheet.path)
+        filled[sheet.name] = _by_name(*table, sheet.header) if table else []
     try:
         book = xlsxwriter.Workbook(str(out), {"constant_memory": True, "strings_to_numbers": False,
                                               "strings_to_formulas": False, "strings_to_urls": False})
@@ -256,7 +266,7 @@ def write_template(project: Path, out: Path, year: int | None = None) -> Templat
     columns, ranges = _lists(found)
     counts = {}
     for sheet in found:
-        counts[sheet.title] = _fill(book.add_worksheet(sheet.title), sheet, project, ranges, styles, year)
+        counts[sheet.title] = _fill(book.add_worksheet(sheet.title), sheet, filled[sheet.name], ranges, styles, year)
     _write_lists(book.add_worksheet(LISTS), columns)
     _instructions(about, found, year, styles)
     about.activate()
@@ -311,11 +321,10 @@ def _write_lists(sheet, columns: list[list[str]]) -> None:
     sheet.hide()
 
 
-def _fill(ws, sheet: Sheet, project: Path, ranges: Mapping[tuple[str, str], str], styles: _Styles, year: int) -> int:
+def _fill(ws, sheet: Sheet, rows: list[list[str]], ranges: Mapping[tuple[str, str], str], styles: _Styles,
+          year: int) -> int:
     fields = sheet.fields
     widths = [max(_width(f.title), _width(f.name), 8) for f in fields]
-    table = read_csv(project / sheet.path)
-    rows = _by_name(*table, sheet.header) if table else []
     for col, f in enumerate(fields):
         ws.write_string(TITLE_ROW, col, f.title, styles.head)
     ws.set_row(CODE_ROW, None, None, {"hidden": True})
@@ -532,6 +541,8 @@ def read_workbook(workbook: Path, found: list[Sheet]) -> list[tuple[list[list[st
                 continue
             try:
                 out.append(_sheet_rows(ws, sheet, problems))
+            except IntakeError:
+                raise
             except Exception as error:  # noqa: BLE001 - a damaged sheet
                 problems.append(f"工作表“{sheet.title}”无法读取：{excerpt(error, 80)}。")
         if problems:
@@ -542,6 +553,7 @@ def read_workbook(workbook: Path, found: list[Sheet]) -> list[tuple[list[list[st
 
 
 def _sheet_rows(ws, sheet: Sheet, problems: list[str]) -> tuple[list[list[str]], list[int]]:
+    ws.reset_dimensions()  # the size a file declares may be wrong: read every row it has
     rows = ws.iter_rows(values_only=True)
     titles = [_label(v) for v in next(rows, ())]
     codes = [_label(v) for v in next(rows, ())]
@@ -563,7 +575,11 @@ def _sheet_rows(ws, sheet: Sheet, problems: list[str]) -> tuple[list[list[str]],
         return [], []
     columns = [(at[f.name], f) for f in sheet.fields]
     out, numbers = [], []
+    most = limits.max_rows(len(columns))
     for number, values in enumerate(rows, start=first):
+        if len(out) == most:
+            raise IntakeError(f"工作表“{sheet.title}”超过 {most:,} 行，超过本表的行数上限（与 CSV 文件相同），未导入；"
+                              "请检查是否重复粘贴了数据。")
         row = [cell_text(values[i] if i < len(values) else None, f) for i, f in columns]
         if any(cell.strip() for cell in row):
             out.append(row)
@@ -651,7 +667,10 @@ def _copy_project(project: Path, copy: Path, replaced: set[str]) -> None:
 
 
 def _changes(project: Path, sheet: Sheet, rows: list[list[str]]) -> Change:
-    table = read_csv(project / sheet.path)
+    try:
+        table = read_csv(project / sheet.path)
+    except IntakeError:  # a file that cannot be read is replaced whole
+        table = None
     old = _keyed(sheet, _by_name(*table, sheet.header) if table else [])
     new = _keyed(sheet, rows)
     titles = [f.title for f in sheet.fields]

@@ -335,3 +335,20 @@ def test_normalize_gbk_crlf_and_bom(sample: Path) -> None:
     again = run("normalize", "--project", str(sample))
     assert again.exit_code == 0 and "没有改动" in again.output
     assert csv_bytes(sample) == canonical
+
+
+def test_template_refuses_an_unreadable_file(sample: Path, tmp_path: Path) -> None:
+    """A sheet without the rows of a file it could not read would delete them at import."""
+    (sample / "datasets" / "outcomes.csv").write_bytes(bytes(range(128, 256)) * 20)
+    result = run("template", "--project", str(sample), "--out", str(tmp_path / "t.xlsx"))
+    assert result.exit_code == 1 and "outcomes.csv 无法读取" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_a_sheet_over_the_row_limit_is_refused(make_project, tmp_path: Path, monkeypatch) -> None:
+    project = make_project()
+    path = template(project, tmp_path / "t.xlsx")
+    rows = len(scan(project, "outcomes"))
+    monkeypatch.setattr(intake.limits, "max_rows", lambda columns: rows - 1)
+    with pytest.raises(intake.IntakeError, match=f"工作表“{sheet_title('outcomes')}”超过 {rows - 1:,} 行"):
+        intake.import_workbook(project, path)
