@@ -135,8 +135,8 @@ def sheets(project: Path, descriptor: Mapping[str, Any]) -> list[Sheet]:
 
 def _field(spec: Mapping[str, Any], lookup: dict[str, str] | None) -> Field:
     constraints = spec.get("constraints", {})
-    labels = dict(spec.get("enumLabels") or {}) if constraints.get("enum") else {}
-    labels = {str(v): labels.get(v, str(v)) for v in constraints.get("enum", [])}
+    named = spec.get("enumLabels") or {}
+    labels = {str(v): str(named.get(v, v)) for v in constraints.get("enum", [])}  # allowed value -> label
     from_choice: dict[str, str] = {}
     if lookup:
         names: dict[str, list[str]] = {}
