@@ -264,6 +264,82 @@ def corrections(project: Path, draft: bool, today) -> None:
 
 
 @cli.command()
+@project_option
+@option("--year", type=clitext.integer_range(2000, 2100, "年度"), default=None, metavar="年度",
+        help="正在准备的年度：这一年的行以浅黄色标出，填表说明写明这一年要填什么。"
+             "不填时为 releases.csv 中最新年度的下一年。")
+@option("--out", type=clitext.file(), default=None, metavar="文件",
+        help="写入的工作簿（.xlsx），默认为当前目录下的 填表模板.xlsx。")
+def template(project: Path, year: int | None, out: Path | None) -> None:
+    """生成填表用的 Excel 工作簿：每个表一个工作表，带下拉列表和现有数据。"""
+    from skillbrands.intake import IntakeError, write_template
+
+    out = out if out is not None else Path("填表模板.xlsx")
+    try:
+        made = write_template(project, out, year)
+    except (IntakeError, OSError) as error:
+        say(f"未生成模板：{getattr(error, 'strerror', None) or error}")
+        sys.exit(1)
+    rows = "、".join(f"{title} {count:,} 行" for title, count in made.rows.items())
+    say(f"已生成 {made.path}（{made.year}年度）：{rows}。填好后运行 python build.py import {made.path}。")
+
+
+@cli.command("import")
+@click.argument("workbook", type=clitext.file(), metavar="工作簿.xlsx")
+@project_option
+@option("--dry-run", is_flag=True, help="只检查并列出每个表新增、修改、删除的行，不写入任何文件。")
+@today_option
+def import_(workbook: Path, project: Path, dry_run: bool, today) -> None:
+    """读入填好的 Excel 工作簿：检查全部数据，没有错误时写回 datasets/ 中的 CSV 文件。"""
+    from skillbrands.intake import IntakeError, change_lines, import_workbook
+    from skillbrands.workers import WorkerError
+
+    try:
+        imported = import_workbook(project, workbook, reference_day(today), worker_jobs(), dry_run)
+    except (IntakeError, WorkerError) as error:
+        say(f"未导入：{error}")
+        sys.exit(1)
+    except OSError as error:
+        say(f"未导入：无法写入 datasets/（{error.strerror or error}）；datasets/ 中的文件未被改动。")
+        sys.exit(1)
+    if imported.issues:
+        print_issues(imported.issues, "text")
+    failed = has_errors(imported.issues)
+    if dry_run or failed:
+        for change in imported.changes:
+            for line in change_lines(change):
+                say(line)
+    if failed:
+        say("工作簿中有错误，未写入任何文件；请改正后重新导入。")
+        sys.exit(1)
+    if dry_run:
+        say("这是试运行（--dry-run），没有写入任何文件。")
+    elif imported.written:
+        say(f"已写入 {len(imported.written)} 个文件：{'、'.join(imported.written)}。")
+        for change in imported.changes:
+            if not change.empty:
+                say(next(change_lines(change)))
+    else:
+        say("工作簿与 datasets/ 中的数据相同，没有改动任何文件。")
+
+
+@cli.command()
+@project_option
+def normalize(project: Path) -> None:
+    """把 datasets/ 中存成 GBK、带 BOM 或 CRLF 行尾的 CSV 文件改写为 UTF-8（无 BOM、LF 行尾）。"""
+    from skillbrands.intake import IntakeError, normalize as normalize_files
+
+    try:
+        done = normalize_files(project)
+    except (IntakeError, OSError) as error:
+        say(f"未改写：{getattr(error, 'strerror', None) or error}")
+        sys.exit(1)
+    for item in done:
+        say(f"{item.path}：{'；'.join(item.changes)}")
+    say(f"已改写 {len(done)} 个文件。" if done else "datasets/ 中的 CSV 文件都已是 UTF-8（无 BOM、LF 行尾），没有改动。")
+
+
+@cli.command()
 @option("--scale", type=clitext.choice(["S", "M", "L"]), required=True,
               help="规模：S 约 2,000 个品牌，M 约 20,000 个，L 约 200,000 个（每个品牌 5 年成效数据）。")
 @option("--seed", type=clitext.integer(), default=1, show_default=True, metavar="整数", help="随机种子；规模和种子相同，生成的文件逐字节相同。")
