@@ -88,6 +88,11 @@ def year_option(text: str):
     return option("--year", type=clitext.integer_range(2000, 2100, "年度"), required=True, metavar="年度", help=text)
 
 
+def progress_shown(fmt: str) -> bool:
+    """A progress line only for a person at a terminal: not in pipes or CI logs, not with JSON."""
+    return fmt != "json" and sys.stdout.isatty()
+
+
 def say(message: str, fmt: str = "text") -> None:
     """Success and problems on one stream: stdout, or stderr when stdout carries JSON."""
     click.echo(message, err=fmt == "json")
@@ -108,10 +113,12 @@ def cli() -> None:
 def validate(project: Path, fmt: str, today) -> None:
     """校验 datasets/ 中的数据包，一次列出全部问题。"""
     from skillbrands.pipeline import check_project
+    from skillbrands.progress import progress_line
     from skillbrands.workers import WorkerError
 
     try:
-        issues = check_project(project, reference_day(today), worker_jobs())
+        with progress_line(sys.stdout, progress_shown(fmt)) as progress:
+            issues = check_project(project, reference_day(today), worker_jobs(), progress)
     except WorkerError as error:
         say(f"校验未完成：{error}", fmt)
         sys.exit(1)
@@ -141,10 +148,12 @@ def validate(project: Path, fmt: str, today) -> None:
 def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today) -> None:
     """校验数据并生成网站；有错误时不改动已发布的输出目录。"""
     from skillbrands.pipeline import BuildError, build_site
+    from skillbrands.progress import progress_line
 
     out = out if out is not None else project / "output"
     try:
-        result = build_site(project, out, reference_day(today), base_url, worker_jobs())
+        with progress_line(sys.stdout, progress_shown(fmt)) as progress:
+            result = build_site(project, out, reference_day(today), base_url, worker_jobs(), progress)
     except BuildError as error:
         if error.issues:
             print_issues(error.issues, fmt)
