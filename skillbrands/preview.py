@@ -111,7 +111,9 @@ class Preview:
         from watchfiles import watch
 
         folders = [self.project / name for name in WATCHED if (self.project / name).is_dir()]
-        for _changes in watch(*folders, stop_event=stop, debounce=400, step=50):
+        # changes are gathered until 50 ms pass without one (at most 400 ms), so saving many
+        # files at once is one rebuild; changes made during a rebuild make the next one
+        for _changes in watch(*(folders or [self.project]), stop_event=stop, debounce=400, step=50):
             report(self.rebuild())
 
     def server(self, port: int, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
@@ -204,7 +206,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if path.is_dir() and route.endswith("/"):
             path = path / "index.html"
         if path.suffix == ".html" and path.is_file():
-            return self._send(200, path.read_bytes(), self.preview.number)
+            try:
+                page = path.read_bytes()
+            except OSError:  # replaced by a rebuild this instant
+                return self.send_error(503)
+            return self._send(200, page, self.preview.number)
         missing = Path(self.directory) / "404.html"
         if not path.exists() and _wants_html(route) and missing.is_file():
             return self._send(404, missing.read_bytes(), self.preview.number)

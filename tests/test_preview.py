@@ -200,6 +200,21 @@ def test_the_error_page_escapes_what_the_data_says() -> None:
     assert page.index(b"<script>") > page.index(b"<p>x</p>") and page.endswith(b"</body></html>")
 
 
+def test_a_crash_in_a_rebuild_is_a_page_not_the_end(project: Path, tmp_path: Path, monkeypatch) -> None:
+    from skillbrands import preview as module
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("磁盘坏了")
+
+    preview = module.Preview(project, tmp_path / "preview")
+    monkeypatch.setattr(module, "build_site", crash)
+    built = preview.rebuild()
+    assert (built.number, built.ok) == (1, False) and "RuntimeError: 磁盘坏了" in built.message
+    assert "RuntimeError: 磁盘坏了" in BeautifulSoup(error_page(built), "html.parser").h1.get_text()
+    monkeypatch.undo()
+    assert preview.rebuild().ok and preview.number == 2 and (preview.site / "index.html").is_file()
+
+
 # -- the progress line of build ------------------------------------------------------------
 
 #: what only the progress line draws: escape sequences, the bar, the spinner
