@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import pytest
 from bs4 import BeautifulSoup
 
+from browser import CHROMIUM, chromium
 from conftest import unfreeze
 from skillbrands.issues import Issue
 from skillbrands.preview import EVENTS, Built, error_page, inject, reload_script
@@ -213,6 +214,33 @@ def test_a_crash_in_a_rebuild_is_a_page_not_the_end(project: Path, tmp_path: Pat
     assert "RuntimeError: 磁盘坏了" in BeautifulSoup(error_page(built), "html.parser").h1.get_text()
     monkeypatch.undo()
     assert preview.rebuild().ok and preview.number == 2 and (preview.site / "index.html").is_file()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+def test_an_open_page_reloads_itself(project: Path, serve) -> None:
+    """In a real browser, with nobody touching it: the edit, then the problems, then the site again."""
+    served = serve()
+    until(lambda: page_or_none(served.url + "/about/"), "the first build")
+    about = project / "content" / "about.md"
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(served.url + "/about/")
+        page.evaluate("window.untouched = true")  # gone once the page has reloaded
+        page.wait_for_function("() => window.untouched && document.readyState === 'complete'")
+        time.sleep(0.5)  # the events stream is open
+        about.write_text(re.sub(r"^title: .*$", "title: 浏览器中的新标题", about.read_text("utf-8"), count=1,
+                                flags=re.M), encoding="utf-8")
+        page.wait_for_function("() => document.querySelector('h1').textContent.includes('浏览器中的新标题')",
+                               timeout=PATIENCE * 1000)
+        assert page.evaluate("window.untouched") is None
+        original = about.read_text("utf-8")
+        about.write_text("order: 不是数字\n" + original, encoding="utf-8")
+        page.wait_for_function("() => document.title.includes('数据有错误')", timeout=PATIENCE * 1000)
+        assert "content/about.md" in page.inner_text("table")
+        about.write_text(original, encoding="utf-8")
+        page.wait_for_function("() => document.querySelector('h1').textContent.includes('浏览器中的新标题')",
+                               timeout=PATIENCE * 1000)
+    served.stop()
 
 
 # -- the progress line of build ------------------------------------------------------------
