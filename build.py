@@ -311,6 +311,9 @@ def serve(project: Path, port: int) -> None:
     from skillbrands.preview import Built, Preview
 
     def report(built: Built) -> None:
+        if built.unchanged:
+            click.echo(f"[{datetime.now():%H:%M:%S}] 文件已保存，但内容与第 {built.number} 次生成时相同，网站无需更新。")
+            return
         if built.ok:
             warned = f"，{len(built.issues)} 个警告（python build.py validate 可查看）" if built.issues else ""
             click.echo(f"[{datetime.now():%H:%M:%S}] 第 {built.number} 次生成：{built.pages} 个页面"

@@ -46,6 +46,7 @@ class Built:
     rendered: int = 0
     message: str | None = None  # None: the site was built
     issues: list[Issue] = field(default_factory=list)  # the errors and warnings found
+    unchanged: bool = False  # the inputs were those of the site already served: nothing to reload
 
     @property
     def ok(self) -> bool:
@@ -70,11 +71,14 @@ class Preview:
 
     def rebuild(self) -> Built:
         """Build the site again; a failure of any kind is kept as the latest build, never raised."""
-        number = self.latest.number + 1 if self.latest else 1
+        last = self.latest
+        number = last.number + 1 if last else 1
         start = time.perf_counter()
         try:
             result = build_site(self.project, self.site, self.today, None, self.jobs)
-            built = Built(number, time.perf_counter() - start, result.pages, result.rendered, issues=result.issues)
+            same = result.unchanged and last is not None and last.ok  # a save without a change
+            built = Built(last.number if same else number, time.perf_counter() - start, result.pages,
+                          result.rendered, issues=result.issues, unchanged=same)
         except BuildError as error:
             built = Built(number, time.perf_counter() - start, message=str(error), issues=error.issues)
         except Exception as error:  # noqa: BLE001 - a broken rebuild must not stop the preview
@@ -197,7 +201,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         route = unquote(urlsplit(self.path).path)
         if route == EVENTS:
             return self._events()
+        # the number is taken before the file is read: a build swaps its site in before its number
+        # is announced, so a page is at worst newer than its number (one reload too many), never older
         latest = self.preview.latest
+        number = latest.number if latest else 0
         if latest is None and _wants_html(route):
             return self._send(503, WAITING.encode("utf-8"), 0)
         if latest is not None and not latest.ok and _wants_html(route):
@@ -210,10 +217,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 page = path.read_bytes()
             except OSError:  # replaced by a rebuild this instant
                 return self.send_error(503)
-            return self._send(200, page, self.preview.number)
+            return self._send(200, page, number)
         missing = Path(self.directory) / "404.html"
         if not path.exists() and _wants_html(route) and missing.is_file():
-            return self._send(404, missing.read_bytes(), self.preview.number)
+            return self._send(404, missing.read_bytes(), number)
         return super().do_GET()
 
     def _send(self, status: int, page: bytes, number: int) -> None:

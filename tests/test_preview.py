@@ -136,7 +136,7 @@ def test_serve_shows_edits_errors_and_recovers(project: Path, serve) -> None:
     edited = until(lambda: (s := page_or_none(served.url + "/about/")) and "预览改动后的标题" in s.h1.get_text() and s,
                    "the edited page")
     assert EVENTS in str(edited.select("script"))
-    assert int(_events(served.url)[0]) >= 2  # an open page is told to reload
+    until(lambda: int(_events(served.url)[0]) >= 2, "an open page told to reload")
 
     # a broken figure: every page is the list of problems, with file, row, column and message
     outcomes = project / "datasets" / "outcomes.csv"
@@ -214,6 +214,9 @@ def test_a_crash_in_a_rebuild_is_a_page_not_the_end(project: Path, tmp_path: Pat
     assert "RuntimeError: 磁盘坏了" in BeautifulSoup(error_page(built), "html.parser").h1.get_text()
     monkeypatch.undo()
     assert preview.rebuild().ok and preview.number == 2 and (preview.site / "index.html").is_file()
+    # saved again without a change: the open pages are not reloaded
+    again = preview.rebuild()
+    assert again.ok and again.unchanged and preview.number == 2
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
