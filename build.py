@@ -303,6 +303,7 @@ def generate(scale: str, seed: int, project: Path, force: bool) -> None:
         help="预览用的端口号（1—65535）。")
 def serve(project: Path, port: int) -> None:
     """在本机（127.0.0.1）预览网站：生成到临时文件夹，改动数据、内容或模板后自动重新生成并刷新页面；按 Ctrl+C 停止。"""
+    import errno
     import shutil
     import signal
     import tempfile
@@ -329,17 +330,18 @@ def serve(project: Path, port: int) -> None:
         try:
             server = preview.server(port)
         except OSError as error:
-            say(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。")
+            why = {errno.EADDRINUSE: "这个端口已被其他程序占用", errno.EACCES: "没有使用这个端口的权限"}
+            say(f"无法在端口 {port} 上启动预览：{why.get(error.errno, error.strerror or error)}；请用 --port 换一个端口。")
             sys.exit(1)
         # `kill` (SIGTERM) stops the preview as Ctrl+C does, so the temporary folder is removed
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         stop = threading.Event()
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            click.echo(f"正在生成预览（临时文件夹 {folder}）…")
-            report(preview.rebuild())
             click.echo(f"预览地址：http://127.0.0.1:{port}/ （改动 datasets/、content/、site_templates/ 后自动更新；"
                        "按 Ctrl+C 停止）")
+            click.echo(f"正在生成网站（临时文件夹 {folder}）……")
+            report(preview.rebuild())
             preview.watch(stop, report)
         except KeyboardInterrupt:
             click.echo("预览已停止。")

@@ -187,7 +187,7 @@ def test_a_port_in_use_is_refused_in_chinese(project: Path, tmp_path: Path) -> N
         result = subprocess.run([sys.executable, BUILD, "serve", "--project", str(project), "--port", str(port)],
                                 capture_output=True, text=True, timeout=60, env={**os.environ, "TMPDIR": str(tmp)})
     assert result.returncode == 1
-    assert f"无法在端口 {port} 上启动预览" in result.stdout + result.stderr
+    assert f"无法在端口 {port} 上启动预览：这个端口已被其他程序占用" in result.stdout + result.stderr
     assert list(tmp.iterdir()) == []
 
 
