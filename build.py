@@ -88,6 +88,11 @@ def year_option(text: str):
     return option("--year", type=clitext.integer_range(2000, 2100, "年度"), required=True, metavar="年度", help=text)
 
 
+def progress_shown(fmt: str) -> bool:
+    """A progress line only for a person at a terminal: not in pipes or CI logs, not with JSON."""
+    return fmt != "json" and sys.stdout.isatty()
+
+
 def say(message: str, fmt: str = "text") -> None:
     """Success and problems on one stream: stdout, or stderr when stdout carries JSON."""
     click.echo(message, err=fmt == "json")
@@ -108,10 +113,12 @@ def cli() -> None:
 def validate(project: Path, fmt: str, today) -> None:
     """校验 datasets/ 中的数据包，一次列出全部问题。"""
     from skillbrands.pipeline import check_project
+    from skillbrands.progress import progress_line
     from skillbrands.workers import WorkerError
 
     try:
-        issues = check_project(project, reference_day(today), worker_jobs())
+        with progress_line(sys.stdout, progress_shown(fmt)) as progress:
+            issues = check_project(project, reference_day(today), worker_jobs(), progress)
     except WorkerError as error:
         say(f"校验未完成：{error}", fmt)
         sys.exit(1)
@@ -141,10 +148,12 @@ def validate(project: Path, fmt: str, today) -> None:
 def build(project: Path, out: Path | None, base_url: str | None, fmt: str, today) -> None:
     """校验数据并生成网站；有错误时不改动已发布的输出目录。"""
     from skillbrands.pipeline import BuildError, build_site
+    from skillbrands.progress import progress_line
 
     out = out if out is not None else project / "output"
     try:
-        result = build_site(project, out, reference_day(today), base_url, worker_jobs())
+        with progress_line(sys.stdout, progress_shown(fmt)) as progress:
+            result = build_site(project, out, reference_day(today), base_url, worker_jobs(), progress)
     except BuildError as error:
         if error.issues:
             print_issues(error.issues, fmt)
@@ -366,32 +375,59 @@ def generate(scale: str, seed: int, project: Path, force: bool) -> None:
 
 @cli.command()
 @project_option
-@option("--out", type=clitext.folder(exists=False), default=None, metavar="目录",
-              help="要预览的网站目录，默认为项目下的 output/。")
 @option("--port", type=clitext.integer_range(1, 65535, "端口号"), default=8000, show_default=True, metavar="端口",
         help="预览用的端口号（1—65535）。")
-def serve(project: Path, out: Path | None, port: int) -> None:
-    """在本机（127.0.0.1）预览已生成的网站；按 Ctrl+C 停止。"""
-    import functools
-    import http.server
+def serve(project: Path, port: int) -> None:
+    """在本机（127.0.0.1）预览网站：生成到临时文件夹，改动数据、内容或模板后自动重新生成并刷新页面；按 Ctrl+C 停止。"""
+    import errno
+    import shutil
+    import signal
+    import tempfile
+    import threading
 
-    out = out if out is not None else project / "output"
-    if not (out / "index.html").is_file():
-        say(f"{out} 中还没有网站；请先运行 python build.py build。")
-        sys.exit(1)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    from skillbrands.preview import Built, Preview
+
+    def report(built: Built) -> None:
+        if built.unchanged:
+            click.echo(f"[{datetime.now():%H:%M:%S}] 文件已保存，但内容与第 {built.number} 次生成时相同，网站无需更新。")
+            return
+        if built.ok:
+            warned = f"，{len(built.issues)} 个警告（python build.py validate 可查看）" if built.issues else ""
+            click.echo(f"[{datetime.now():%H:%M:%S}] 第 {built.number} 次生成：{built.pages} 个页面"
+                       f"（重新渲染 {built.rendered} 个），用时 {built.seconds:.2f} 秒{warned}。")
+            return
+        errors = sum(issue.severity == "error" for issue in built.issues)
+        click.echo(f"[{datetime.now():%H:%M:%S}] 第 {built.number} 次生成未完成：{built.message}"
+                   f"{f'（{errors} 个错误）' if errors else ''}；浏览器中显示问题列表，改正并保存后自动重新生成。")
+
+    folder = Path(tempfile.mkdtemp(prefix="skillbrands-preview-"))
     try:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as error:
-        say(f"无法在端口 {port} 上启动预览：{error.strerror or error}；请用 --port 换一个端口。")
-        sys.exit(1)
-    click.echo(f"预览地址：http://127.0.0.1:{port}/ （按 Ctrl+C 停止）")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        preview = Preview(project, folder, reference_day(None), worker_jobs())
+        try:
+            server = preview.server(port)
+        except OSError as error:
+            why = {errno.EADDRINUSE: "这个端口已被其他程序占用", errno.EACCES: "没有使用这个端口的权限"}
+            say(f"无法在端口 {port} 上启动预览：{why.get(error.errno, error.strerror or error)}；请用 --port 换一个端口。")
+            sys.exit(1)
+        # `kill` (SIGTERM) stops the preview as Ctrl+C does, so the temporary folder is removed
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        stop = threading.Event()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            click.echo(f"预览地址：http://127.0.0.1:{port}/ （改动 datasets/、content/、site_templates/ 后自动更新；"
+                       "按 Ctrl+C 停止）")
+            click.echo(f"正在生成网站（临时文件夹 {folder}）……")
+            report(preview.rebuild())
+            preview.watch(stop, report)
+        except KeyboardInterrupt:
+            click.echo("预览已停止。")
+        finally:
+            stop.set()
+            preview.close()
+            server.shutdown()
+            server.server_close()
     finally:
-        server.server_close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def print_issues(issues: list[Issue], fmt: str) -> None:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from jinja2 import TemplateError, TemplateSyntaxError
 
@@ -37,6 +37,18 @@ from .render import data_updated, make_environment, plan_pages, write_pages
 from .urls import check_cell_urls, check_package_urls
 from .validate import Loaded, load_package, reference_date
 from .workers import WorkerError, workers
+
+
+#: `progress(stage, done=None, total=None)`: told as each stage starts (`done` and `total` None)
+#: and, where it is cheap to know, how many of the stage's `total` items are done. Stage names
+#: are stable slugs (those of BuildResult.stages, and prepare's "read", "content", "directory",
+#: "history"); the callback must not raise, and the engine never prints.
+Progress = Callable[..., None]
+
+
+def _tell(progress: Progress | None, stage: str, done: int | None = None, total: int | None = None) -> None:
+    if progress is not None:
+        progress(stage, done, total)
 
 
 class BuildError(Exception):
@@ -82,12 +94,15 @@ class Prepared:
     settled: list[Issue] = field(default_factory=list)
 
 
-def prepare(project: Path, today: date | None = None, jobs: int | None = None) -> Prepared:
+def prepare(project: Path, today: date | None = None, jobs: int | None = None,
+            progress: Progress | None = None) -> Prepared:
     """Load and validate the data and the content, build the model and the editions,
     and check that no frozen edition is damaged or would change: every problem, in one run."""
     project = Path(project)
     today = today or reference_date()
+    _tell(progress, "read")
     loaded = load_package(project, today, jobs)
+    _tell(progress, "content")
     content, content_issues = load_content(project)
     url_issues = check_package_urls(loaded.descriptor) + check_cell_urls(
         loaded.descriptor, loaded.tables, loaded.row_numbers, loaded.issues)
@@ -96,10 +111,12 @@ def prepare(project: Path, today: date | None = None, jobs: int | None = None) -
     issues += [issue for issue in check_paths(project) if issue.as_tuple() not in reported]
     prepared = Prepared(issues=issues, content=content)
     if not has_errors(loaded.issues):
+        _tell(progress, "directory")
         directory = build_directory(loaded.descriptor, loaded.tables, loaded.assessments)
         prepared.directory = directory
         prepared.editions = compute_editions(directory, releases_from(loaded.tables.get("releases", [])))
     locate = _locator(loaded)
+    _tell(progress, "history")
     history = check_history(project, prepared.editions if prepared.directory else None, _release_years(loaded),
                             today, locate, primary_keys(loaded.descriptor) if loaded.descriptor else None)
     prepared.issues += history.issues
@@ -287,9 +304,11 @@ def freeze_year(project: Path, year: int, today: date | None = None, jobs: int |
     return Frozen(edition, folder, prepared.issues)
 
 
-def check_project(project: Path, today: date | None = None, jobs: int | None = None) -> list[Issue]:
-    """Every problem in the data package, the content pages and the frozen editions."""
-    return prepare(project, today, jobs).issues
+def check_project(project: Path, today: date | None = None, jobs: int | None = None,
+                  progress: Progress | None = None) -> list[Issue]:
+    """Every problem in the data package, the content pages and the frozen editions.
+    `progress`: see Progress."""
+    return prepare(project, today, jobs, progress).issues
 
 
 def templates_dir(project: Path) -> Path:
@@ -299,13 +318,14 @@ def templates_dir(project: Path) -> Path:
 
 
 def build_site(project: Path, out: Path, today: date | None = None, base_url: str | None = None,
-               jobs: int | None = None) -> BuildResult:
+               jobs: int | None = None, progress: Progress | None = None) -> BuildResult:
     """Validate, render and publish the site into `out`. `base_url`: the address it is published
     at, normalised by `urls.site_base` (canonical URLs, Open Graph, sitemap); None: relative links only.
-    `jobs`: worker processes for validation, downloads, pages and search (None: the CPUs available)."""
+    `jobs`: worker processes for validation, downloads, pages and search (None: the CPUs available).
+    `progress`: told each stage as it starts (see Progress)."""
     project = Path(project)
     result = BuildResult()
-    clock = _Clock(result.stages)
+    clock = _Clock(result.stages, progress)
     templates = templates_dir(project)
     with clock("unchanged"):
         inputs = inputs_digest(project, templates, {"base_url": base_url,
@@ -317,7 +337,7 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
 
     with clock("validate"):
         try:
-            prepared = prepare(project, today, jobs)
+            prepared = prepare(project, today, jobs, progress)
         except WorkerError as error:
             raise BuildError(str(error)) from error
         result.issues = prepared.issues
@@ -350,11 +370,13 @@ def build_site(project: Path, out: Path, today: date | None = None, base_url: st
                 result.downloads += 1
             with clock("render"):
                 pages = list(plan_pages(directory, content, summary, prepared.editions, prepared.frozen, bundles))
+                _tell(progress, "render", 0, len(pages))
                 shared = shared_digest(Fingerprints(), templates, {"meta": directory.meta, "nav": content,
                                                                    "updated": updated, "base_url": base_url})
                 written = write_pages(site, env, directory, pages, content, workers(jobs), shared,
                                       read_records(records_path(site.target)))
                 result.pages, result.rendered = written.pages, written.rendered
+                _tell(progress, "render", len(pages), len(pages))
             with clock("feeds"):
                 listed = [page.url for page in pages if page.file == "index.html"]  # not the 404 page
                 crawled = crawler_files(directory, prepared.editions, listed, base_url, today or reference_date())
@@ -421,16 +443,18 @@ def _kept_build(out: Path, inputs: str) -> BuildResult | None:
 
 
 class _Clock:
-    """`with clock("stage"):` adds the stage's wall time to a dict."""
+    """`with clock("stage"):` adds the stage's wall time to a dict (and tells `progress` it started)."""
 
-    def __init__(self, stages: dict[str, float]):
+    def __init__(self, stages: dict[str, float], progress: Progress | None = None):
         self.stages = stages
+        self.progress = progress
 
     def __call__(self, name: str) -> "_Clock":
         self.name = name
         return self
 
     def __enter__(self) -> None:
+        _tell(self.progress, self.name)
         self.start = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
