@@ -301,10 +301,12 @@ def template(project: Path, year: int | None, out: Path | None) -> None:
 def import_(workbook: Path, project: Path, dry_run: bool, today) -> None:
     """读入填好的 Excel 工作簿：检查全部数据，没有错误时写回 datasets/ 中的 CSV 文件。"""
     from skillbrands.intake import IntakeError, change_lines, import_workbook
+    from skillbrands.progress import progress_line
     from skillbrands.workers import WorkerError
 
     try:
-        imported = import_workbook(project, workbook, reference_day(today), worker_jobs(), dry_run)
+        with progress_line(sys.stdout, progress_shown("text")) as progress:
+            imported = import_workbook(project, workbook, reference_day(today), worker_jobs(), dry_run, progress)
     except (IntakeError, WorkerError) as error:
         say(f"未导入：{error}")
         sys.exit(1)

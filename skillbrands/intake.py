@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import xlsxwriter
 
@@ -36,6 +36,9 @@ from . import cells, limits
 from . import read as csvread
 from .issues import Issue, excerpt, has_errors
 from .workbook import _width
+
+if TYPE_CHECKING:
+    from .pipeline import Progress
 
 #: the sheets staff fill, in workbook order: (resource, sheet title, what goes in it).
 #: Adding a table to the workbook is one line here; its columns come from its schema.
@@ -487,12 +490,13 @@ class Imported:
 
 
 def import_workbook(project: Path, workbook: Path, today: date | None = None, jobs: int | None = None,
-                    dry_run: bool = False) -> Imported:
+                    dry_run: bool = False, progress: Progress | None = None) -> Imported:
     """Read the workbook's sheets into CSV text, check the project as it would be, and write
-    datasets/ when there are no errors (not with `dry_run`). IntakeError when the workbook cannot be read."""
+    datasets/ when there are no errors (not with `dry_run`). IntakeError when the workbook cannot be read.
+    `progress` (pipeline.Progress): told of each sheet read ("sheets", done, total), then the validator's stages."""
     descriptor = _descriptor(project)
     found = sheets(project, descriptor)
-    tables = read_workbook(workbook, found)
+    tables = read_workbook(workbook, found, progress)
     new = {s.path: csv_bytes(s.header, rows) for s, (rows, _) in zip(found, tables)}
     keep = {s.path for s, (rows, _) in zip(found, tables) if not rows and s.optional
             and not (project / s.path).exists()}  # an optional table left out stays out
@@ -504,7 +508,7 @@ def import_workbook(project: Path, workbook: Path, today: date | None = None, jo
         _copy_project(project, copy, set(new))
         for path, data in new.items():
             (copy / path).write_bytes(data)
-        issues = check_project(copy, today, jobs)
+        issues = check_project(copy, today, jobs, progress)
     places = {s.path: (s, numbers) for s, (_, numbers) in zip(found, tables)}
     issues = [_on_sheet(issue, places, workbook.name) for issue in issues]
     changes = [_changes(project, s, rows) for s, (rows, _) in zip(found, tables)]
@@ -518,7 +522,8 @@ def import_workbook(project: Path, workbook: Path, today: date | None = None, jo
     return result
 
 
-def read_workbook(workbook: Path, found: list[Sheet]) -> list[tuple[list[list[str]], list[int]]]:
+def read_workbook(workbook: Path, found: list[Sheet],
+                  progress: Progress | None = None) -> list[tuple[list[list[str]], list[int]]]:
     """Each sheet's rows as CSV cells in schema order, with their Excel row numbers (1-based)."""
     from openpyxl import load_workbook
 
@@ -533,7 +538,9 @@ def read_workbook(workbook: Path, found: list[Sheet]) -> list[tuple[list[list[st
     try:
         problems, out = [], []
         names = {ws.title.strip(): ws for ws in book.worksheets}
-        for sheet in found:
+        for done, sheet in enumerate(found):
+            if progress:
+                progress("sheets", done, len(found))
             ws = names.get(sheet.title) or names.get(sheet.name)
             if ws is None:
                 problems.append(f"缺少工作表“{sheet.title}”（{sheet.path}）；请使用 python build.py template 生成的模板，"

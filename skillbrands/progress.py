@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 #: stage slug -> what the line says
 STAGES = {
+    "sheets": "读取工作簿",
     "unchanged": "检查数据和模板是否有改动",
     "validate": "校验数据",
     "read": "读取并校验数据",

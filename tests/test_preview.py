@@ -294,3 +294,18 @@ def test_json_in_a_terminal_stays_json(tmp_path: Path) -> None:
     start, end = shown.index("["), shown.rindex("]") + 1
     assert isinstance(json.loads(shown[start:end]), list)
     assert shown[end:].strip().startswith("已生成")  # the summary goes to stderr, after the JSON
+
+
+def test_import_in_a_terminal_shows_progress_and_a_pipe_does_not(project: Path, tmp_path: Path) -> None:
+    book = tmp_path / "book.xlsx"
+    made = subprocess.run([sys.executable, BUILD, "template", "--project", str(project), "--out", str(book)],
+                          capture_output=True, text=True, timeout=PATIENCE)
+    assert made.returncode == 0, made.stdout + made.stderr
+    shown = in_terminal(["import", str(book), "--project", str(project), "--dry-run"])
+    assert DRAWN.search(shown)
+    assert {STAGES["sheets"], STAGES["read"]} <= {label for label in STAGES.values() if label in shown}
+    piped = subprocess.run([sys.executable, BUILD, "import", str(book), "--project", str(project), "--dry-run"],
+                           capture_output=True, text=True, timeout=PATIENCE)
+    assert piped.returncode == 0, piped.stdout + piped.stderr
+    assert not DRAWN.search(piped.stdout + piped.stderr)
+    assert "--dry-run" in piped.stdout
