@@ -432,6 +432,52 @@ def serve(project: Path, port: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@cli.command()
+@project_option
+@option("--to", "to", required=True, metavar="s3://存储桶/前缀",
+        help="发布到哪里，例如 s3://pxpp-site/www（前缀可省略，即整个存储桶）。")
+@option("--endpoint", default=None, metavar="URL",
+        help="对象存储的服务地址，例如阿里云 OSS 的 https://oss-cn-hangzhou.aliyuncs.com；"
+             "不填时用环境变量 AWS_ENDPOINT_URL，再没有则为 AWS S3。")
+@option("--site", type=clitext.folder(exists=False), default=None, metavar="目录",
+        help="要发布的网站目录（python build.py build 的结果），默认为项目下的 output/。")
+@option("--dry-run", is_flag=True, help="只列出会上传和删除的文件，不做任何改动。")
+def publish(project: Path, to: str, endpoint: str | None, site: Path | None, dry_run: bool) -> None:
+    """把生成好的网站上传到对象存储（阿里云 OSS、腾讯云 COS、华为云 OBS、MinIO 等 S3 兼容服务）：
+    只传改动过的文件，先传页面、最后传首页和搜索索引，全部传完后才删除旧文件；中途失败可直接重新运行。
+
+    访问密钥只从环境变量 AWS_ACCESS_KEY_ID、AWS_SECRET_ACCESS_KEY（或 AWS_PROFILE）读取，不要写进仓库。
+    """
+    from skillbrands.objectstore import ObjectStoreError, Target, connect
+    from skillbrands.objectstore import publish as publish_site
+
+    site = site if site is not None else project / "output"
+    if not (site / "index.html").is_file():
+        say(f"{site} 中还没有网站；请先运行 python build.py build。")
+        sys.exit(1)
+    try:
+        target = Target.parse(to)
+        result = publish_site(connect(endpoint), site, target, dry_run=dry_run)
+    except ObjectStoreError as error:
+        say(f"未发布：{error}")
+        sys.exit(1)
+    plan = result.plan
+    if dry_run:
+        for upload in plan.uploads:
+            click.echo(f"上传 {upload.path}（{upload.size:,} 字节，{upload.content_type}）")
+        for path in plan.deletes:
+            click.echo(f"删除 {path}")
+        say(f"试运行：发布到 {target} 将上传 {len(plan.uploads):,} 个文件（{_mb(plan.bytes)}）、"
+            f"删除 {len(plan.deletes):,} 个，{plan.unchanged:,} 个未变；未做任何改动。")
+        return
+    say(f"已发布到 {target}：上传 {len(result.uploaded):,} 个文件（{_mb(result.bytes)}），"
+        f"删除 {len(result.deleted):,} 个，{plan.unchanged:,} 个未变（用时 {result.seconds:.2f} 秒）。")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size:,} 字节"
+
+
 def print_issues(issues: list[Issue], fmt: str) -> None:
     """The report: JSON (every issue up to limits.JSON_ISSUES, then one `issues-truncated` object),
     or text (issues.text_report: like warnings of a column grouped, errors at most
