@@ -215,7 +215,11 @@ def local_files(site: Path) -> dict[str, tuple[str, int]]:
 
 
 def remote_files(client: Any, target: Target) -> tuple[dict[str, tuple[int, str]], dict | None]:
-    """(relpath -> (size, etag) of every object under the prefix, the remote manifest or None)."""
+    """(relpath -> (size, etag) of every object under the prefix, the remote manifest or None).
+
+    One listing, page after page. Not cut into ranges listed side by side (StartAfter): that
+    needs the store to list in UTF-8 byte order, and SeaweedFS, for one, does not (it lists
+    `data/releases/…` before `data/releases.csv`), so a range could miss keys."""
     listed: dict[str, tuple[int, str]] = {}
     start = f"{target.prefix}/" if target.prefix else ""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket, Prefix=start):

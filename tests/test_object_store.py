@@ -369,3 +369,18 @@ def test_targets():
     for bad in ("s3://Upper/x", "s3://ok-bucket/a/../b", "https://x/y"):
         with pytest.raises(ObjectStoreError):
             Target.parse(bad)
+
+
+def test_objects_the_site_does_not_have_are_deleted_wherever_they_sort(server, sample_site):
+    """Strays before the first path, after the last, between two, beside a folder's name
+    (SeaweedFS lists `data/releases/…` before `data/releases.csv`): all found, all deleted."""
+    publish(connect(server), sample_site, Target(BUCKET, "strays"))
+    client = connect(server)
+    strays = ["!first", "brands/zz-stray.html", "data/releases.old", "search/p/0.bin.old", "zzz/last"]
+    for stray in strays:
+        client.put_object(Bucket=BUCKET, Key=f"strays/{stray}", Body=b"x")
+    listed, manifest = objectstore.remote_files(client, Target(BUCKET, "strays"))
+    assert set(listed) == set(tree(sample_site)) | set(strays) | {MANIFEST} and manifest
+    done = publish(connect(server), sample_site, Target(BUCKET, "strays"))
+    assert (done.uploaded, sorted(done.deleted)) == ((), strays)
+    assert_serves(server, "strays", tree(sample_site))
