@@ -284,6 +284,8 @@ def publish(client: Any, site: Path, target: Target, *, dry_run: bool = False, j
         if dry_run:
             return PublishResult(chosen, (), (), 0, time.monotonic() - started, True)
         return _guard(lambda: _run(client, site, chosen, jobs, after_upload, started), target, client)
+    except OSError as error:  # the site folder cannot be read
+        raise ObjectStoreError(f"无法读取 {error.filename or site}：{error.strerror or error}") from error
     finally:
         lock.release()
 
