@@ -450,6 +450,7 @@ def publish(project: Path, to: str, endpoint: str | None, site: Path | None, dry
     """
     from skillbrands.objectstore import ObjectStoreError, Target, connect
     from skillbrands.objectstore import publish as publish_site
+    from skillbrands.progress import progress_line
 
     site = site if site is not None else project / "output"
     if not (site / "index.html").is_file():
@@ -457,7 +458,8 @@ def publish(project: Path, to: str, endpoint: str | None, site: Path | None, dry
         sys.exit(1)
     try:
         target = Target.parse(to)
-        result = publish_site(connect(endpoint), site, target, dry_run=dry_run)
+        with progress_line(sys.stdout, progress_shown("text")) as progress:
+            result = publish_site(connect(endpoint), site, target, dry_run=dry_run, progress=progress)
     except ObjectStoreError as error:
         say(f"未发布：{error}")
         sys.exit(1)

@@ -264,10 +264,13 @@ def plan(client: Any, site: Path, target: Target) -> Plan:
 # ---------------------------------------------------------------- the publish
 
 def publish(client: Any, site: Path, target: Target, *, dry_run: bool = False, jobs: int = JOBS,
-            after_upload: Callable[[str], None] | None = None) -> PublishResult:
+            after_upload: Callable[[str], None] | None = None,
+            progress: Callable[..., None] | None = None) -> PublishResult:
     """Publish the built site folder `site` to `target` (see the module docstring); with
     `dry_run`, only plan. `after_upload(relpath)` is called after each upload (tests stop a
-    publish half way with it)."""
+    publish half way with it). `progress` (pipeline.Progress): told "compare", then
+    ("upload", done, total) after each upload, then "delete"."""
+    report = progress or (lambda stage, done=None, total=None: None)
     started = time.monotonic()
     site = Path(site).resolve()
     lock = OutputLock(site)
@@ -280,10 +283,11 @@ def publish(client: Any, site: Path, target: Target, *, dry_run: bool = False, j
             raise ObjectStoreError(
                 f"{site} 不是一次完整的构建结果（缺少文件清单，或有文件在构建后被改动、删除或添加）；"
                 f"为免发布残缺的网站，未上传。请先运行 python build.py build，再发布。")
+        report("compare")
         chosen = plan(client, site, target)
         if dry_run:
             return PublishResult(chosen, (), (), 0, time.monotonic() - started, True)
-        return _guard(lambda: _run(client, site, chosen, jobs, after_upload, started), target, client)
+        return _guard(lambda: _run(client, site, chosen, jobs, after_upload, report, started), target, client)
     except OSError as error:  # the site folder cannot be read
         raise ObjectStoreError(f"无法读取 {error.filename or site}：{error.strerror or error}") from error
     finally:
@@ -291,7 +295,7 @@ def publish(client: Any, site: Path, target: Target, *, dry_run: bool = False, j
 
 
 def _run(client: Any, site: Path, chosen: Plan, jobs: int, after_upload: Callable[[str], None] | None,
-         started: float) -> PublishResult:
+         report: Callable[..., None], started: float) -> PublishResult:
     target = chosen.target
     holds = dict(chosen.known)  # what the store provably holds, as uploads complete
     uploaded: list[str] = []
@@ -322,8 +326,10 @@ def _run(client: Any, site: Path, chosen: Plan, jobs: int, after_upload: Callabl
                         sent += upload.size
                         if after_upload is not None:
                             after_upload(upload.path)
+                        report("upload", len(uploaded), len(chosen.uploads))
                 if group:
                     _write_manifest(client, target, holds)
+            report("delete")
             deleted = list(pool.map(lambda path: _delete(client, target, path, holds), chosen.deletes))
         except BaseException:
             for future in pending:

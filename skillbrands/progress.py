@@ -31,6 +31,9 @@ STAGES = {
     "search": "生成搜索索引",
     "assets": "复制样式和脚本",
     "cleanup": "发布",
+    "compare": "与对象存储中的文件比较",
+    "upload": "上传",
+    "delete": "删除已不在网站中的文件",
 }
 
 

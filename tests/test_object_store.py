@@ -411,3 +411,15 @@ def test_objects_the_site_does_not_have_are_deleted_wherever_they_sort(server, s
     done = publish(connect(server), sample_site, Target(BUCKET, "strays"))
     assert (done.uploaded, sorted(done.deleted)) == ((), strays)
     assert_serves(server, "strays", tree(sample_site))
+
+
+def test_progress_is_told_each_upload_and_each_step(server, sample_site):
+    said: list[tuple] = []
+    result = publish(connect(server), sample_site, Target.parse(f"s3://{BUCKET}/progress"),
+                     progress=lambda stage, done=None, total=None: said.append((stage, done, total)))
+    files = tree(sample_site)
+    uploads = [entry for entry in said if entry[0] == "upload"]
+    assert said[0] == ("compare", None, None)
+    assert [done for _, done, _ in uploads] == list(range(1, len(files) + 1))
+    assert {total for _, _, total in uploads} == {len(files)}
+    assert said[-1] == ("delete", None, None) and len(result.uploaded) == len(files)
