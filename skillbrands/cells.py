@@ -39,7 +39,7 @@ _FULLWIDTH = re.compile(r"[\uff10-\uff19\uff0c\uff0d\uff0e\uff0f\uff05]")
 _THOUSANDS = re.compile(r"-?[0-9]{1,3}(?:[,，][0-9]{3})+")
 _SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?[Ee][+-]?[0-9]+")
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_LOOSE_DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
+LOOSE_DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _SERIAL = re.compile(r"[0-9]{5}(?:\.0+)?")
 #: The only forms a typed cell may have when it reaches frictionless (ASCII digits only).
 _FORMS = {
@@ -77,11 +77,11 @@ class FieldSpec:
             is_text=not (typed or coded),
             is_code=not typed and ("0-9" in constraints.get("pattern", "") or "enum" in constraints
                                    or descriptor["name"] in key_fields),
-            labels=_label_values(descriptor),
+            labels=label_values(descriptor),
         )
 
 
-def _label_values(descriptor: dict[str, Any]) -> dict[str, str]:
+def label_values(descriptor: dict[str, Any]) -> dict[str, str]:
     """Chinese label (NFKC, so 旗县(市、区) and 旗县（市、区） are one) -> allowed value, from the
     field's enumLabels: the labels the site and the downloads show, defined once in the schema.
     A label two values share would be a guess, so it is left out."""
@@ -453,7 +453,7 @@ def _fix_date(value: str, spec: FieldSpec, report: Report) -> str | None:
             report("invalid-date", f"“{excerpt(value)}”不是存在的日期（请核对月份和日）；日期格式为 YYYY-MM-DD。")
             return None
         return value
-    loose = _LOOSE_DATE.fullmatch(value)
+    loose = LOOSE_DATE.fullmatch(value)
     if loose:
         try:
             fixed = date(*map(int, loose.groups())).isoformat()

@@ -19,7 +19,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import sqlite_utils
 
-from .formats import column_chunks
 from .tables import Table
 
 _TYPES = {"string": str, "integer": int, "number": float, "boolean": int, "date": str}

@@ -35,7 +35,7 @@ import xlsxwriter
 from . import cells, limits
 from . import read as csvread
 from .issues import Issue, excerpt, has_errors
-from .workbook import _width
+from .workbook import text_width
 
 if TYPE_CHECKING:
     from .pipeline import Progress
@@ -81,7 +81,7 @@ class Field:
     minimum: Any = None
     maximum: Any = None
     labels: Mapping[str, str] = field(default_factory=dict)  # allowed value -> Chinese label
-    from_label: Mapping[str, str] = field(default_factory=dict)  # NFKC label -> value (cells._label_values)
+    from_label: Mapping[str, str] = field(default_factory=dict)  # NFKC label -> value (cells.label_values)
     choices: Mapping[str, str] = field(default_factory=dict)  # code of a reference table -> "code name"
     from_choice: Mapping[str, str] = field(default_factory=dict)  # "code name", or a unique name -> code
     true_values: tuple[str, ...] = ("true",)
@@ -149,7 +149,7 @@ def _field(spec: Mapping[str, Any], lookup: dict[str, str] | None) -> Field:
         from_choice.update({n: codes[0] for n, codes in names.items() if n and len(codes) == 1 and n not in from_choice})
     return Field(spec["name"], spec.get("title", spec["name"]), spec.get("type", "string"), spec.get("description", ""),
                  bool(constraints.get("required")), constraints.get("minimum"), constraints.get("maximum"),
-                 labels, cells._label_values(spec), lookup or {}, from_choice,
+                 labels, cells.label_values(spec), lookup or {}, from_choice,
                  tuple(spec.get("trueValues", ("true",))), tuple(spec.get("falseValues", ("false",))))
 
 
@@ -184,9 +184,9 @@ def decode(data: bytes, relpath: str) -> tuple[str | None, list[str], list[str]]
 
     line_issues: list[tuple[int, str, str, str]] = []
     try:
-        lines = csvread._decode(data, relpath, file_issue, line_issues)
+        lines = csvread.decode_lines(data, relpath, file_issue, line_issues)
         text = None if lines is None else "".join(lines)
-    except csvread._Refused as refused:
+    except csvread.Refused as refused:
         return None, [refused.message], notes
     for line, code, severity, message in line_issues:
         if severity == "error":
@@ -327,7 +327,7 @@ def _write_lists(sheet, columns: list[list[str]]) -> None:
 def _fill(ws, sheet: Sheet, rows: list[list[str]], ranges: Mapping[tuple[str, str], str], styles: _Styles,
           year: int) -> int:
     fields = sheet.fields
-    widths = [max(_width(f.title), _width(f.name), 8) for f in fields]
+    widths = [max(text_width(f.title), text_width(f.name), 8) for f in fields]
     for col, f in enumerate(fields):
         ws.write_string(TITLE_ROW, col, f.title, styles.head)
     ws.set_row(CODE_ROW, None, None, {"hidden": True})
@@ -345,7 +345,7 @@ def _fill(ws, sheet: Sheet, rows: list[list[str]], ranges: Mapping[tuple[str, st
             else:
                 ws.write_string(number, col, value, styles.text)
             if number < FIRST_ROW + 200:
-                widths[col] = max(widths[col], _width(value if isinstance(value, str) else text))
+                widths[col] = max(widths[col], text_width(value if isinstance(value, str) else text))
     for col, f in enumerate(fields):
         ws.set_column(col, col, min(widths[col] + 2, 60), styles.column(f))
         _check(ws, col, f, ranges.get((sheet.name, f.name)))
@@ -621,7 +621,7 @@ def cell_text(value: Any, f: Field) -> str:
     if f.type == "boolean":
         return "true" if plain == "是" else "false" if plain == "否" else text
     if f.type == "date":
-        loose = cells._LOOSE_DATE.fullmatch(plain)
+        loose = cells.LOOSE_DATE.fullmatch(plain)
         if loose:
             try:
                 return date(*map(int, loose.groups())).isoformat()

@@ -76,7 +76,7 @@ class RawTable:
                         self.bad_cells, self.missing_columns)
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """The file cannot be read any further; `args[0]` is the file-level message."""
 
     def __init__(self, code: str, message: str):
@@ -119,13 +119,13 @@ def read_table(
         file_issue("empty-file", f"{relpath} 是空文件，至少应有表头一行：{','.join(names)}。")
         return None, issues
     line_issues: list[_LineIssue] = []
-    lines = _decode(data, relpath, file_issue, line_issues)
+    lines = decode_lines(data, relpath, file_issue, line_issues)
     if lines is None:
         return None, issues
     try:
         with _field_limit(_FIELD_LIMIT):
             return _parse(lines, relpath, names, line_issues, issues, allow_empty)
-    except _Refused as refused:  # the file is not checked: its refusal is the one issue that matters
+    except Refused as refused:  # the file is not checked: its refusal is the one issue that matters
         issues = FileIssues(relpath)
         file_issue(refused.code, refused.message)
         return None, issues
@@ -148,7 +148,7 @@ _CUT = ""  # the code of a line-issue entry that only marks a line cut at _LINE_
 FileIssue = Callable[..., None]
 
 
-def _decode(data: bytes, relpath: str, file_issue: FileIssue, line_issues: list[_LineIssue]) -> Iterator[str] | None:
+def decode_lines(data: bytes, relpath: str, file_issue: FileIssue, line_issues: list[_LineIssue]) -> Iterator[str] | None:
     """The file's lines as text, decoded lazily: UTF-8 (BOM optional); else GB18030 per file or per line.
 
     Problems of single lines are appended to `line_issues` as the lines are produced.
@@ -259,7 +259,7 @@ def _lines(data: bytes, start: int, encoding: str, line_issues: list[_LineIssue]
                 decoded, problem = _decode_line(raw, line + index, encoding, line_issues)
                 bad += problem
                 if bad > limits.UNDECODABLE_LINES:
-                    raise _Refused("encoding-error",
+                    raise Refused("encoding-error",
                                    f"文件中超过 {number(limits.UNDECODABLE_LINES)} 行既不是 UTF-8 也不是 GBK 编码，"
                                    f"不像是 CSV 文本文件，未再读取；{_SAVE_AS_HINT}。")
                 yield decoded
@@ -467,7 +467,7 @@ def _parse(
             add(blank_row, None, "blank-row", "空行，已忽略。", "warning")
             blank_row = None
         if row > max_rows:
-            raise _Refused("too-many-rows",
+            raise Refused("too-many-rows",
                            f"{relpath} 的数据超过 {number(max_rows - header_row)} 行，超过本表的行数上限"
                            f"（每个文件最多 {number(limits.FILE_ROWS)} 行、{number(limits.FILE_CELLS)} 格，本表 {len(names)} 列），"
                            "未检查；请检查是否存错了文件（例如重复粘贴了数据），或联系技术人员。")

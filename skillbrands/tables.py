@@ -19,7 +19,7 @@ from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .criteria import VERDICTS
-from .model import Brand, Directory
+from .model import Directory
 
 #: what each unit means, for the data dictionary
 PEOPLE = "人"

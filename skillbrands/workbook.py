@@ -25,7 +25,7 @@ SHEET_ROWS = 1_048_575
 _WIDEST = 60  # characters
 
 
-def _width(text: str) -> int:
+def text_width(text: str) -> int:
     """Display width in Excel's character units: CJK characters count two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -74,7 +74,7 @@ def write_xlsx(path: Path, tables: Iterable[tuple[Table, Iterable[list[Any]]]], 
                 about.write_string(row, col, value, wrap if col == 5 else None)
 
     for table, rows in listing:
-        widths = [max(_width(c.title), 8) for c in table.columns]
+        widths = [max(text_width(c.title), 8) for c in table.columns]
         formats = [text if c.type == "string" else None for c in table.columns]
         part, sheet, number = 1, _sheet(book, table.name, table, bold), 0
         for values in rows:
@@ -88,7 +88,7 @@ def write_xlsx(path: Path, tables: Iterable[tuple[Table, Iterable[list[Any]]]], 
                     continue
                 _write(sheet, number, col, value, formats[col], day, rate)
                 if number <= 200 and part == 1:  # widths from the first rows: cheap, and enough
-                    widths[col] = max(widths[col], _width(_shown(value)))
+                    widths[col] = max(widths[col], text_width(_shown(value)))
         _finish(sheet, table, widths, formats, number)
     book.close()
 
