@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 import subprocess
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -269,6 +270,57 @@ def test_libreoffice_round_trip_keeps_lists_formats_and_data(sample: Path, tmp_p
     result = run("import", str(converted), "--project", str(sample))
     assert result.exit_code == 0 and "没有改动任何文件" in result.output, result.output
     assert csv_bytes(sample) == before
+
+
+#: Debian's Python, with LibreOffice's UNO bridge (python3-uno), to type into cells in LibreOffice itself
+UNO_PYTHON = "/usr/bin/python3"
+
+
+def _has_uno() -> bool:
+    try:
+        return subprocess.run([UNO_PYTHON, "-c", "import uno"], capture_output=True, timeout=60).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(SOFFICE is None or not _has_uno(),
+                    reason="LibreOffice with its Python bridge is not installed: apt-get install libreoffice-calc python3-uno")
+def test_cells_filled_in_libreoffice_import_as_typed(make_project, tmp_path: Path) -> None:
+    """LibreOffice opens the template, a count is typed over and an outcome row added (an ID into a
+    text column, figures typed as numbers), Calc saves it as .xlsx, and `import` reads exactly that."""
+    project = unfreeze(make_project())
+    outcomes_before = scan(project, "outcomes")
+    path = template(project, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)[sheet_title("outcomes")]
+    edited = outcomes_before[0]
+    title = sheet_title("outcomes")
+    at = lambda row, code: {"sheet": title, "row": row - 1, "col": column(ws, code) - 1}  # noqa: E731
+    added = ws.max_row + 1
+    edits = [{**at(row_of(ws, brand_id=edited["brand_id"], year=edited["year"]), "trainees"), "typed": "999"},
+             {**at(added, "brand_id"), "text": "kdl-weld"}, {**at(added, "year"), "typed": "2023"},
+             {**at(added, "trainees"), "typed": "200"}, {**at(added, "passed"), "typed": "180"},
+             {**at(added, "employed"), "typed": "140"}]
+    (tmp_path / "edits.json").write_text(json.dumps(edits), "utf-8")
+    saved = tmp_path / "saved.xlsx"
+    done = subprocess.run([UNO_PYTHON, str(REPO / "tests" / "lo_fill.py"), str(path), str(saved),
+                           str(tmp_path / "edits.json"), str(tmp_path / "lo-profile")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and saved.is_file(), done.stdout + done.stderr
+    with zipfile.ZipFile(saved) as written:
+        assert b"<Application>LibreOffice" in written.read("docProps/app.xml")  # saved by Calc, not by us
+    book = openpyxl.load_workbook(saved)  # what Calc wrote: the lists and the text format are still there
+    brands = book[sheet_title("brands")]
+    assert any(dv.type == "list" for dv in brands.data_validations.dataValidation)
+    assert brands.cell(3, column(brands, "brand_id")).number_format == "@"
+
+    result = run("import", str(saved), "--project", str(project))
+    assert result.exit_code == 0, result.output
+    expected = [dict(r, trainees="999") if r is edited else r for r in outcomes_before]
+    expected.append({"brand_id": "kdl-weld", "year": "2023", "trainees": "200", "passed": "180", "employed": "140",
+                     "subsidised_key_group": "", "order_based": ""})
+    assert scan(project, "outcomes") == expected
+    assert "已写入 1 个文件：datasets/outcomes.csv" in result.output
+    assert run("validate", "--project", str(project)).exit_code == 0
 
 
 # -- bad workbooks ----------------------------------------------------------------------------
