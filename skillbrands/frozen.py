@@ -322,6 +322,11 @@ def compare_frozen(year: int, stored: Mapping[str, bytes], edition: Edition,
         if name == "changes":
             derived = True  # derived from the other four: their rows say what changed
             continue
+        if name == "institutions" and {key[0] for key in rows} != _institutions_of(stored["brands.csv"]):
+            issues.append(Issue(relpath, None, None, "edition-tampered", "error",
+                                f"{relpath} 列出的培训机构与同一版本 brands.csv 中品牌所属的机构不符（版本的机构表"
+                                f"只列它的品牌所属的机构）：冻结后的文件被改动过（{SUMS} 也被重新生成）。{_ASK}"))
+            continue  # a row present or absent here is otherwise taken as following the brands (corrections.py)
         now, now_order, problems = _rows_by_key(current[filename], keys.get(name, TABLES[name][0]), columns, relpath)
         if problems:  # today's own file did not read back (a cell beyond the csv module's limit)
             issues.append(Issue(relpath, None, None, "edition-changed", "error",
@@ -336,6 +341,16 @@ def compare_frozen(year: int, stored: Mapping[str, bytes], edition: Edition,
                                 f"{relpath} 与冻结时写入的文件行行相同，但文件本身不同（换行符、引号、行的顺序或 BOM "
                                 f"被改过，{SUMS} 也被重新生成）。{_ASK}"))
     return changes, issues, derived
+
+
+def _institutions_of(brands: bytes) -> set[str] | None:
+    """The institution_id column of a frozen brands.csv (None when its cells do not line up:
+    that file's own problem, reported when it is compared)."""
+    try:
+        reader = csv.DictReader(io.StringIO(brands.decode("utf-8-sig"), newline=""))
+        return {row["institution_id"] for row in reader}
+    except (UnicodeDecodeError, csv.Error, KeyError):
+        return None
 
 
 def _canonical(data: bytes, columns: list[str]) -> bytes:

@@ -500,3 +500,21 @@ def test_an_edited_changes_file_with_its_sums_regenerated_is_tampering(make_proj
     assert (f"{F2023}/changes.csv", None, None, "edition-tampered") in found(project)
     assert validate_json(project).exit_code == 1
 
+
+
+@pytest.mark.parametrize("edit", ["renamed id", "row removed", "row added"])
+def test_a_frozen_institutions_file_must_list_the_institutions_of_its_brands(base: Path, edit: str) -> None:
+    """Found by the hypothesis test above: two bytes cut from an institution's id (with SHA256SUMS
+    regenerated) read as an institution outside the edition, which would follow the brands."""
+    folder = base / "datasets" / "editions" / "2023"
+    text = (folder / "institutions.csv").read_text("utf-8-sig")
+    header, first, *rest = text.splitlines(keepends=True)
+    listed = {line.split(",")[2] for line in (folder / "brands.csv").read_text("utf-8-sig").splitlines()[1:]}
+    assert first.split(",")[0] in listed  # the row edited is one the edition's brands name
+    changed = {"renamed id": [header, first[2:], *rest], "row removed": [header, *rest],
+               "row added": [header, first, first.replace(first.split(",")[0], "zz-not-a-brand-s", 1), *rest]}[edit]
+    with damaged(folder, "institutions.csv", ("\ufeff" + "".join(changed)).encode("utf-8")):
+        result = validate_json(base)
+    issues = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert ("datasets/editions/2023/institutions.csv", "edition-tampered") in {(i["path"], i["code"]) for i in issues}
