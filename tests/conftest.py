@@ -43,6 +43,13 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     return _make
 
 
+def copy_sample(target: Path) -> Path:
+    """The bundled sample project (data, content, templates) copied to `target`."""
+    for folder in ("datasets", "content", "site_templates"):
+        shutil.copytree(REPO / folder, target / folder)
+    return target
+
+
 def unfreeze(project: Path) -> Path:
     """Drop the frozen editions, for tests that rewrite history on purpose (names, old figures)."""
     shutil.rmtree(project / "datasets" / "editions", ignore_errors=True)

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from build import cli
-from conftest import unfreeze
+from conftest import copy_sample, unfreeze
 from skillbrands import incremental
 from skillbrands.incremental import BY_REPR, Fingerprints
 
@@ -31,10 +31,7 @@ RENDERED = re.compile(r"重新渲染 (\d+) 个，其余 (\d+) 个未变")
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """The bundled sample without its frozen editions, so that any cell may be edited."""
-    target = tmp_path / "project"
-    for folder in ("datasets", "content", "site_templates"):
-        shutil.copytree(REPO / folder, target / folder)
-    return unfreeze(target)
+    return unfreeze(copy_sample(tmp_path / "project"))
 
 
 def build(project: Path, out: Path | None = None, *extra: str):

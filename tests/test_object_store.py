@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from build import cli
-from conftest import unfreeze
+from conftest import copy_sample, unfreeze
 from skillbrands import objectstore
 from skillbrands.objectstore import MANIFEST, ObjectStoreError, Target, connect, publish, rank
 
@@ -153,8 +153,7 @@ def assert_serves(endpoint: str, prefix: str, files: dict[str, bytes]) -> None:
 
 
 def copy_project(target: Path, extra_page: bool = False) -> Path:
-    for folder in ("datasets", "content", "site_templates"):
-        shutil.copytree(REPO / folder, target / folder)
+    copy_sample(target)
     if extra_page:
         (target / "content" / "notice.md").write_text("title: 通知\norder: 30\n\n本页稍后撤下。\n", encoding="utf-8")
     return unfreeze(target)

@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from browser import CHROMIUM, chromium
-from conftest import unfreeze
+from conftest import copy_sample, unfreeze
 from skillbrands.issues import Issue
 from skillbrands.preview import EVENTS, Built, error_page, inject, reload_script
 from skillbrands.progress import STAGES
@@ -36,10 +35,7 @@ PATIENCE = 90.0
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """The bundled sample without its frozen editions, so any figure may be edited."""
-    target = tmp_path / "project"
-    for folder in ("datasets", "content", "site_templates"):
-        shutil.copytree(REPO / folder, target / folder)
-    return unfreeze(target)
+    return unfreeze(copy_sample(tmp_path / "project"))
 
 
 def free_port() -> int:
