@@ -66,6 +66,9 @@ class Fingerprints:
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[Any, bytes]] = {}  # id -> (object kept alive, digest)
+        #: reads of the directory with plain arguments, asked by many pages: memo key -> (answer,
+        #: recorded key, digest of the answer); the directory does not change during a build
+        self.reads: dict[tuple, tuple[Any, str, str]] = {}
 
     def of(self, value: Any) -> bytes:
         parts: list[bytes] = []
@@ -195,10 +198,33 @@ class Reads:
 
     def note(self, key: list[Any], value: Any) -> None:
         try:
-            self.found[json.dumps(key, ensure_ascii=False, separators=(",", ":"))] = \
-                self.fingerprints.of(value).hex()
+            self.found[_key_text(key)] = self.fingerprints.of(value).hex()
         except Unfingerprintable:
             self.replayable = False
+
+    def asked(self, memo: tuple, key: Callable[[], list[Any]], answer: Callable[[], Any]) -> Any:
+        """The answer to a read with plain arguments (`memo` says which), noted as `key()` says:
+        worked out and digested once per process however many pages ask it."""
+        known = self.fingerprints.reads.get(memo)
+        if known is None:
+            value = answer()
+            if isinstance(value, IteratorABC):
+                value = list(value)  # a generator read once here and once by the template would be empty
+            try:
+                known = (value, _key_text(key()), self.fingerprints.of(value).hex())
+            except Unfingerprintable:
+                self.replayable = False
+                return value
+            self.fingerprints.reads[memo] = known
+        self.found[known[1]] = known[2]
+        return known[0]
+
+
+def _key_text(key: list[Any]) -> str:
+    return json.dumps(key, ensure_ascii=False, separators=(",", ":"))
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 class Recorder:
@@ -216,8 +242,7 @@ class Recorder:
             return _MappingReads(name, value, self._reads)
         if callable(value):
             return _CallReads(name, value, self._reads)
-        self._reads.note([name], value)
-        return value
+        return self._reads.asked((name,), lambda: [name], lambda: value)
 
 
 class _MappingReads(Mapping):
@@ -234,6 +259,9 @@ class _MappingReads(Mapping):
             return None
 
     def __getitem__(self, key: Any) -> Any:
+        if type(key) in _PLAIN:
+            self.get(key)
+            return self._mapping[key]
         value = self._mapping.get(key)
         noted = self._key(key)
         if noted is not None:
@@ -241,6 +269,10 @@ class _MappingReads(Mapping):
         return self._mapping[key]
 
     def get(self, key: Any, default: Any = None) -> Any:
+        if type(key) in _PLAIN:
+            value = self._reads.asked((self._name, "get", type(key), key), lambda: [self._name, "get", ["v", key]],
+                                      lambda: self._mapping.get(key))
+            return default if value is None and key not in self._mapping else value
         value = self._mapping.get(key)
         noted = self._key(key)
         if noted is not None:
@@ -278,6 +310,10 @@ class _CallReads:
         self._name, self._method, self._reads = name, method, reads
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and all(type(a) in _PLAIN for a in args):
+            return self._reads.asked((self._name, "call", tuple(map(type, args)), args),
+                                     lambda: [self._name, "call", [["v", a] for a in args], {}],
+                                     lambda: self._method(*args))
         result = self._method(*args, **kwargs)
         if isinstance(result, IteratorABC):
             result = list(result)  # a generator read once here and once by the template would be empty
