@@ -411,23 +411,32 @@ def serve(project: Path, port: int) -> None:
             why = {errno.EADDRINUSE: "这个端口已被其他程序占用", errno.EACCES: "没有使用这个端口的权限"}
             say(f"无法在端口 {port} 上启动预览：{why.get(error.errno, error.strerror or error)}；请用 --port 换一个端口。")
             sys.exit(1)
-        # `kill` (SIGTERM) stops the preview as Ctrl+C does, so the temporary folder is removed
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
         stop = threading.Event()
+
+        def interrupted(signum: int, frame: object) -> None:
+            # Ctrl+C, and `kill` (SIGTERM) alike, so the temporary folder is removed. The event
+            # first: a KeyboardInterrupt raised while a finaliser runs (in garbage collection
+            # during a rebuild) is printed and dropped by Python, and the watcher still sees it.
+            stop.set()
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, interrupted)
+        signal.signal(signal.SIGTERM, interrupted)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             click.echo(f"预览地址：http://127.0.0.1:{port}/ （改动 datasets/、content/、site_templates/ 后自动更新；"
                        "按 Ctrl+C 停止）")
             click.echo(f"正在生成网站（临时文件夹 {folder}）……")
             report(preview.rebuild())
-            preview.watch(stop, report)
+            preview.watch(stop, report)  # until `stop` is set
         except KeyboardInterrupt:
-            click.echo("预览已停止。")
+            pass
         finally:
             stop.set()
             preview.close()
             server.shutdown()
             server.server_close()
+        click.echo("预览已停止。")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -110,14 +110,17 @@ class Preview:
             self._changed.notify_all()
 
     def watch(self, stop: threading.Event, report: Callable[[Built], None]) -> None:
-        """Rebuild after every batch of changes in the watched folders until `stop` is set;
-        `report` is told each build. KeyboardInterrupt passes through."""
+        """Rebuild after every batch of changes in the watched folders until `stop` is set (it
+        returns within a step of 50 ms); `report` is told each build. KeyboardInterrupt passes
+        through."""
         from watchfiles import watch
 
         folders = [self.project / name for name in WATCHED if (self.project / name).is_dir()]
         # changes are gathered until 50 ms pass without one (at most 400 ms), so saving many
         # files at once is one rebuild; changes made during a rebuild make the next one
         for _changes in watch(*(folders or [self.project]), stop_event=stop, debounce=400, step=50):
+            if stop.is_set():
+                return
             report(self.rebuild())
 
     def server(self, port: int, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
