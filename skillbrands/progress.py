@@ -50,7 +50,6 @@ def progress_line(stream: IO[str], enabled: bool) -> Iterator[Progress | None]:
     bar = Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
               TimeElapsedColumn(), console=Console(file=stream), transient=True)
     task = bar.add_task("开始", total=None, count="")
-    shown = [""]
 
     def report(stage: str, done: int | None = None, total: int | None = None) -> None:
         # a stage without a total pulses; one with a total fills and shows "done/total". A new
@@ -58,8 +57,7 @@ def progress_line(stream: IO[str], enabled: bool) -> Iterator[Progress | None]:
         described = STAGES.get(stage, stage)
         bar.update(task, description=described, completed=done or 0, total=total,
                    count=f"{done:,}/{total:,}" if done is not None and total else "",
-                   refresh=described != shown[0])
-        shown[0] = described
+                   refresh=described != bar.tasks[0].description)
 
     with bar:
         yield report
